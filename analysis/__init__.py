@@ -1,0 +1,1 @@
+"""Analysis stage: sentiment, entities, evidence and risk for clean documents."""

@@ -1,0 +1,1 @@
+"""Analyst report API (FastAPI)."""

@@ -1,0 +1,82 @@
+"""MinHash, banding and exact Jaccard (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cleaning.minhash import (
+    candidate_probability,
+    choose_banding,
+    estimated_jaccard,
+    jaccard,
+    permutations,
+    shingle_keys,
+    signature,
+    signatures,
+    text_jaccard,
+)
+
+TEXT = "上海地铁十八号线二期工程今天正式开工建设该线路全长约十四公里共设车站九座建成后将连接浦东新区多个大型居住社区"
+
+
+def _shingle_strings(text: str, k: int = 5) -> set[str]:
+    return {text[i : i + k] for i in range(len(text) - k + 1)}
+
+
+def test_shingle_keys_are_one_per_distinct_five_character_shingle():
+    assert shingle_keys(TEXT).size == len(_shingle_strings(TEXT))
+    assert shingle_keys("今天天气").size == 0
+    assert shingle_keys("ababababab").size == len({"ababa", "babab"})
+
+
+def test_exact_jaccard_of_keys_equals_jaccard_of_shingle_strings():
+    edited = TEXT.replace("正式开工建设", "开工")
+    left, right = _shingle_strings(TEXT), _shingle_strings(edited)
+    expected = len(left & right) / len(left | right)
+    assert text_jaccard(TEXT, edited) == pytest.approx(expected)
+    assert jaccard(shingle_keys(TEXT), shingle_keys(edited)) == pytest.approx(expected)
+
+
+def test_text_jaccard_is_zero_when_a_text_cannot_be_shingled():
+    assert text_jaccard(TEXT, "四个字") == 0.0 and text_jaccard(None, TEXT) == 0.0
+    assert text_jaccard(TEXT, TEXT) == 1.0
+
+
+def test_signature_agreement_estimates_jaccard():
+    rng = np.random.default_rng(1)
+    alphabet = np.array(list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"))
+    base = "".join(rng.choice(alphabet, 3000))
+    edited = base[:2400] + "".join(rng.choice(alphabet, 600))
+    truth = jaccard(shingle_keys(base), shingle_keys(edited))
+    left, right = signatures([base, edited], num_perm=256)
+    assert left is not None and right is not None
+    assert estimated_jaccard(left, right) == pytest.approx(truth, abs=0.08)
+
+
+def test_signatures_are_deterministic_and_none_for_unshingleable_text():
+    first, empty, short = signatures([TEXT, "", "四个字符"])
+    assert empty is None and short is None
+    assert first is not None and first.dtype == np.int64 and first.shape == (128,)
+    assert (first >= 0).all() and (first < 2**32).all()
+    np.testing.assert_array_equal(first, signatures([TEXT])[0])
+
+
+def test_signature_is_the_same_whatever_the_chunking():
+    a, b = permutations(16, seed=3)
+    keys = shingle_keys(TEXT * 50)
+    np.testing.assert_array_equal(signature(keys, a, b), signature(keys[::-1].copy(), a, b))
+
+
+def test_banding_for_threshold_0_8_keeps_almost_every_pair_at_the_threshold():
+    bands, rows = choose_banding(128, 0.8)
+    assert (bands, rows) == (21, 6)
+    assert candidate_probability(0.8, bands, rows) >= 0.99
+    assert candidate_probability(0.3, bands, rows) < 0.02
+    # One more row per band would lose more than 1% of pairs at the threshold.
+    assert candidate_probability(0.8, 128 // (rows + 1), rows + 1) < 0.99
+
+
+def test_banding_rejects_a_threshold_outside_0_1():
+    with pytest.raises(ValueError):
+        choose_banding(128, 0)

@@ -1,0 +1,270 @@
+"""The `yuqing` command: one sub-command per stage, plus the demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yuqing.errors import ConfigError, YuqingError
+from yuqing.logs import setup_logging
+from yuqing.settings import Settings, configure
+
+app = typer.Typer(
+    help="Yuqing (舆情): crawl media, transcribe, clean, analyse sentiment and serve reports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (else YQ_CONFIG, YQ_* variables)")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="folder for the embedded defaults (store, SQLite)")]
+
+
+def _settings(config: Path | None, data_dir: Path | None = None, **overrides: object) -> Settings:
+    settings = configure(config, data_dir=data_dir, **overrides)
+    setup_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    data_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path(".yuqing/demo"),
+    fresh: Annotated[bool, typer.Option(help="start from an empty data folder")] = True,
+    serve: Annotated[bool, typer.Option(help="serve the report API after the summary")] = True,
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+) -> None:
+    """Run the whole pipeline on the bundled demo site and print a summary against its ground truth."""
+    from yuqing.demo import demo_settings, print_summary, run_demo
+
+    try:
+        if config:
+            configure(config)
+        settings = demo_settings(data_dir, fresh)
+        setup_logging(settings.log_level, settings.log_format)
+        result = run_demo(settings, console)
+    except YuqingError as exc:
+        _fail(exc)
+    print_summary(result, console)
+    if serve:
+        _serve(settings, port=port)
+
+
+@app.command("demo-site")
+def demo_site(
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8080,
+) -> None:
+    """Serve the bundled demo news site until Ctrl-C."""
+    from yuqing.demo_site.server import main
+
+    main(["--host", host, "--port", str(port)])
+
+
+@app.command()
+def crawl(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    sources: Annotated[Optional[Path], typer.Option(help="sources.yaml (default: settings crawl.sources_file)")] = None,
+    source: Annotated[Optional[list[str]], typer.Option(help="crawl only these source names")] = None,
+    var: Annotated[Optional[list[str]], typer.Option(help="fill ${name} in the sources file: name=value")] = None,
+) -> None:
+    """Crawl the configured sources once (only articles not seen in earlier runs)."""
+    from yuqing import pipeline
+
+    try:
+        settings = _settings(config, data_dir)
+        sources_file = sources or settings.crawl.sources_file
+        if sources_file is None:
+            raise ConfigError("no sources file: pass --sources FILE or set YQ_CRAWL__SOURCES_FILE (see crawlers/sources/examples.yaml)")
+        variables = dict(v.split("=", 1) for v in var or [])
+        report = pipeline.crawl(pipeline.Context.open(settings), sources_file, variables, source)
+    except YuqingError as exc:
+        _fail(exc)
+    table = Table("source", "articles", "failed", "seen before", "media", title=f"crawl {report.run_id} ({report.seconds:.1f}s)")
+    for s in report.sources:
+        table.add_row(s.source, str(s.articles), str(s.failed), str(s.skipped_seen), str(s.media))
+    console.print(table)
+
+
+@app.command()
+def transcribe(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    retry_failed: Annotated[bool, typer.Option(help="try media that failed before again")] = False,
+) -> None:
+    """Transcribe crawled audio/video that has no transcript yet."""
+    from yuqing import pipeline
+
+    try:
+        report = pipeline.transcribe(pipeline.Context.open(_settings(config, data_dir)), retry_failed=retry_failed)
+    except YuqingError as exc:
+        _fail(exc)
+    console.print(report.model_dump_json(indent=2))
+
+
+@app.command()
+def clean(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    since: Annotated[Optional[str], typer.Option(help="only raw documents crawled on or after this date (YYYY-MM-DD)")] = None,
+) -> None:
+    """Clean and de-duplicate crawled documents with Spark, then load them into the database."""
+    from yuqing import pipeline
+
+    try:
+        report = pipeline.clean(pipeline.Context.open(_settings(config, data_dir)), since=date.fromisoformat(since) if since else None)
+    except (YuqingError, ValueError) as exc:
+        _fail(exc)
+    console.print(report.model_dump_json(indent=2))
+
+
+@app.command()
+def analyze(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    input: Annotated[Optional[Path], typer.Option("--input", "-i", help='JSONL, one {"id","title","text"} per line')] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="JSONL of analyses, in input order")] = None,
+    watch: Annotated[Optional[str], typer.Option(help="comma-separated watched names, e.g. 比亚迪,华为")] = None,
+    analyzer: Annotated[Optional[str], typer.Option(help="offline | llm")] = None,
+    redo: Annotated[bool, typer.Option(help="re-analyse documents that already have this analyzer's analysis")] = False,
+    enqueue: Annotated[bool, typer.Option(help="send pending documents to the Celery 'analysis' queue instead")] = False,
+) -> None:
+    """Analyse documents: a JSONL file (--input/--output) or everything pending in the database."""
+    from analysis.stage import analyze_jsonl, build_analyzer
+    from yuqing import pipeline
+    from yuqing.progress import stage_progress
+    from yuqing.settings import WatchEntity
+
+    try:
+        settings = _settings(config, data_dir)
+        watchlist = None
+        if watch:
+            watchlist = list(settings.watchlist)
+            known = {n for e in watchlist for n in e.names}
+            for i, name in enumerate(n.strip() for n in watch.split(",") if n.strip()):
+                if name not in known:
+                    watchlist.append(WatchEntity(id=f"watch-{i}", name=name))
+        if (input is None) != (output is None):
+            raise ConfigError("give both --input and --output, or neither to analyse the database")
+        if input is not None and output is not None:
+            if not input.is_file():
+                raise ConfigError(f"--input {input} does not exist")
+            chosen = build_analyzer(settings, analyzer, watchlist)
+            with stage_progress(f"analyze {input.name}") as progress:
+                report = analyze_jsonl(input, output, chosen, on_progress=progress)
+        elif enqueue:
+            from analysis.stage import pending_ids
+            from analysis.tasks import analyze_document
+
+            ctx = pipeline.Context.open(settings)
+            ids = pending_ids(ctx.sessions, build_analyzer(settings, analyzer, watchlist).version)
+            for document_id in ids:
+                analyze_document.delay(document_id)
+            console.print(f"queued {len(ids)} documents on {settings.broker_url} (queue 'analysis')")
+            return
+        else:
+            if watchlist is not None:
+                settings = configure(None, data_dir=data_dir, watchlist=[e.model_dump() for e in watchlist])
+            report = pipeline.analyze(pipeline.Context.open(settings), analyzer, redo=redo)
+    except YuqingError as exc:
+        _fail(exc)
+    console.print(f"analyzed {report.analyzed}, skipped {report.skipped}, failed {len(report.failed)} ({report.analyzer_version})")
+    for failure in report.failed[:10]:
+        console.print(f"  [yellow]failed[/] {failure['id']}: {failure['reason']}")
+
+
+def _serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    console.print(f"report API on http://{host or settings.api.host}:{port or settings.api.port}/docs  (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host=host or settings.api.host, port=port or settings.api.port, log_config=None)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="bind address")] = None,
+    port: Annotated[Optional[int], typer.Option(help="port")] = None,
+) -> None:
+    """Serve the analyst report API."""
+    try:
+        settings = _settings(config, data_dir)
+    except YuqingError as exc:
+        _fail(exc)
+    _serve(settings, host, port)
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    queues: Annotated[str, typer.Option(help="comma-separated queues: crawl, asr, analysis, alerts")] = "analysis",
+    concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Run a Celery worker for the given queues (JSON logs)."""
+    try:
+        settings = _settings(config, data_dir, log_format="json")
+    except YuqingError as exc:
+        _fail(exc)
+    from yuqing.celery_app import QUEUES
+    from yuqing.celery_app import app as celery_app
+
+    unknown = set(queues.split(",")) - set(QUEUES)
+    if unknown:
+        _fail(ConfigError(f"unknown queue(s) {', '.join(sorted(unknown))}; choose from {', '.join(QUEUES)}"))
+    celery_app.worker_main(
+        ["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", settings.log_level,
+         "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    )
+
+
+@app.command()
+def migrate(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Create or upgrade the database schema."""
+    from yuqing.db import make_engine
+    from yuqing.db import migrate as run_migrations
+
+    try:
+        settings = _settings(config, data_dir)
+        run_migrations(make_engine(settings.db_url))
+    except YuqingError as exc:
+        _fail(exc)
+    console.print("database is at the newest schema")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None) -> None:
+    """Check Java, ffmpeg, Chromium, the Whisper model, database and broker; say what to install."""
+    from yuqing.doctor import run_checks
+
+    try:
+        settings = _settings(config)
+    except YuqingError as exc:
+        _fail(exc)
+    checks = run_checks(settings)
+    table = Table("check", "status", "detail", "how to fix")
+    for c in checks:
+        status = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
+        table.add_row(c.name, status, c.detail, "" if c.ok else c.fix)
+    console.print(table)
+    if not all(c.ok for c in checks if c.required):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app()

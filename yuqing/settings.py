@@ -1,0 +1,201 @@
+"""The one settings object. Only this module reads the environment.
+
+Sources, highest first: explicit overrides (tests, CLI flags), ``YQ_*`` environment
+variables (nested with ``__``, e.g. ``YQ_LLM__BASE_URL``), files in ``secrets_dir``,
+the YAML file named by ``YQ_CONFIG`` (or ``--config``), then the defaults below,
+which run everything on one laptop: a local folder as object store, SQLite,
+the offline analyzer.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from yuqing.errors import ConfigError
+
+_CONFIG_ENV = "YQ_CONFIG"
+
+
+class WatchEntity(BaseModel):
+    """A company, product or person the analysts watch."""
+
+    id: str = Field(pattern=r"^[\w\-.]+$")
+    name: str
+    type: Literal["ORG", "PER", "LOC", "PRODUCT"] = "ORG"
+    aliases: list[str] = Field(default_factory=list)
+    ambiguous: bool = Field(default=False, description="an alias is also a common word (苹果)")
+
+    @property
+    def names(self) -> list[str]:
+        """The name and every alias, longest first so longer matches win."""
+        return sorted({self.name, *self.aliases}, key=len, reverse=True)
+
+
+class S3Settings(BaseModel):
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    addressing_style: Literal["path", "virtual", "auto"] = "path"
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible URL, e.g. http://vllm:8000/v1")
+    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_concurrency: int = Field(default=64, ge=1)
+    temperature: float = Field(default=0.1, ge=0, le=2)
+    top_p: float = Field(default=0.8, gt=0, le=1)
+    repetition_penalty: float = Field(default=1.1, gt=0)
+
+
+class ASRSettings(BaseModel):
+    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = Field(default="base", description="model directory, or 'base' for the bundled multilingual base")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = Field(default=5, ge=1)
+    language: str | None = None
+    cpu_threads: int = Field(default=0, ge=0, description="0 = let CTranslate2 decide")
+    max_duration_s: float = Field(default=4 * 3600, gt=0)
+
+
+class CrawlSettings(BaseModel):
+    sources_file: Path | None = None
+    user_agents: list[str] = Field(default_factory=list, description="empty = the built-in pool")
+    concurrent_requests_per_domain: int = Field(default=8, ge=1)
+    download_delay_s: float = Field(default=0.0, ge=0)
+    obey_robots_txt: bool = True
+    max_media_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+
+
+class CleanSettings(BaseModel):
+    spark_master: str = "local[2]"
+    near_duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    min_text_chars: int = Field(default=40, ge=0)
+
+
+class APISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    page_size_max: int = Field(default=200, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="YQ_",
+        env_nested_delimiter="__",
+        secrets_dir=None,
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default=Path(".yuqing"), description="where embedded defaults keep their files")
+    cache_dir: Path = Field(
+        default=Path("~/.cache/yuqing").expanduser(),
+        description="heavy reusable files outside the clone (assembled Whisper model), keyed by version",
+    )
+    object_store_url: str | None = Field(default=None, description="file:///path or s3://bucket/prefix")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    analyzer: Literal["offline", "llm"] = "offline"
+    watchlist: list[WatchEntity] = Field(default_factory=list)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    asr: ASRSettings = Field(default_factory=ASRSettings)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    clean: CleanSettings = Field(default_factory=CleanSettings)
+    api: APISettings = Field(default_factory=APISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
+        config_path = os.environ.get(_CONFIG_ENV)
+        if config_path:
+            if not Path(config_path).is_file():
+                raise ConfigError(f"{_CONFIG_ENV}={config_path} does not exist; point it at a YAML config file")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_path, yaml_file_encoding="utf-8"))
+        return tuple(sources)
+
+    @field_validator("object_store_url")
+    @classmethod
+    def _known_store_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in ("file", "s3"):
+            raise ValueError("YQ_OBJECT_STORE_URL must start with file:// or s3:// (e.g. s3://bucket/prefix)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("YQ_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_watch_ids(self) -> Settings:
+        ids = [e.id for e in self.watchlist]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"watchlist ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def store_url(self) -> str:
+        return self.object_store_url or (self.data_dir.resolve() / "store").as_uri()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir.resolve() / 'yuqing.db')}"
+
+
+_overrides: dict[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import)."""
+    try:
+        return Settings(**_overrides)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def configure(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Rebuild settings from a config file and explicit overrides (CLI flags, tests)."""
+    if config_file is not None:
+        os.environ[_CONFIG_ENV] = str(config_file)
+    _overrides.clear()
+    _overrides.update({k: v for k, v in overrides.items() if v is not None})
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def reset() -> None:
+    """Forget overrides and cached settings; the next get_settings() reads the environment again."""
+    _overrides.clear()
+    get_settings.cache_clear()
