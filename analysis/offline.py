@@ -118,8 +118,8 @@ class OfflineAnalyzer:
         for match in self._alias_pattern.finditer(text):
             entity = self._entities[self._alias_entity[match.group(0).lower()]]
             found.append(EntityMention(text=match.group(0), type=entity.type, start=match.start(), end=match.end(), entity_id=entity.id))
-        # An ambiguous alias (苹果) counts only when the entity's unambiguous name also appears.
-        confirmed = {m.entity_id for m in found if not self._entities[m.entity_id].ambiguous or m.text == self._entities[m.entity_id].name}
+        # An ambiguous alias (苹果) counts only when an unambiguous form of the entity also appears.
+        confirmed = {m.entity_id for m in found if _confirms(self._entities[m.entity_id], m.text)}
         return [m for m in found if m.entity_id in confirmed]
 
     def _other_mentions(self, text: str, taken: list[EntityMention]) -> list[EntityMention]:
@@ -229,3 +229,16 @@ def _pick_evidence(scored: list[tuple[float, Span]], label: Sentiment, text: str
         quotes.append(Evidence(quote=span.text, start=span.start, end=span.end))
     return quotes
 
+
+def _confirms(entity: WatchEntity, mention: str) -> bool:
+    """Whether this form names the entity beyond doubt.
+
+    For an ambiguous entity that is its name, or a longer form built on a shorter alias
+    (苹果公司 over 苹果, Xingchen Tech over Xingchen): the short form is the common word.
+    """
+    if not entity.ambiguous:
+        return True
+    mention = mention.lower()
+    if mention == entity.name.lower():
+        return True
+    return any(len(other) < len(mention) and other.lower() in mention for other in entity.names)

@@ -90,13 +90,15 @@ class MediaPipeline(FilesPipeline):
 class RawDocumentPipeline:
     """Stores the page as fetched and appends the RawDocument to this run's JSONL shards.
 
-    Shards are ``raw/docs/date=<crawl date>/<run_id>-<n>.jsonl``, written every
-    ``YQ_DOCS_FLUSH_EVERY`` documents, so an interrupted crawl keeps what it stored.
+    Shards are ``raw/docs/date=<crawl date>/<run_id>-<source>-<n>.jsonl``, written every
+    ``YQ_DOCS_FLUSH_EVERY`` documents, so an interrupted crawl keeps what it stored. The
+    source is in the name because one run crawls several sources in parallel.
     """
 
-    def __init__(self, store: ObjectStore, run_id: str, flush_every: int) -> None:
+    def __init__(self, store: ObjectStore, run_id: str, source: str, flush_every: int) -> None:
         self.store = store
         self.run_id = run_id
+        self.source = source
         self.flush_every = flush_every
         self.pending: dict[str, list[str]] = defaultdict(list)
         self.shard_number = 0
@@ -105,7 +107,12 @@ class RawDocumentPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RawDocumentPipeline:
         settings = crawler.settings
-        return cls(settings["YQ_OBJECT_STORE"], settings["YQ_RUN_ID"], settings.getint("YQ_DOCS_FLUSH_EVERY", 200))
+        return cls(
+            settings["YQ_OBJECT_STORE"],
+            settings["YQ_RUN_ID"],
+            settings["YQ_SOURCE"],
+            settings.getint("YQ_DOCS_FLUSH_EVERY", 200),
+        )
 
     async def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
         document: RawDocument = item["document"]
@@ -123,7 +130,7 @@ class RawDocumentPipeline:
         for day, lines in self.pending.items():
             if lines:
                 self.shard_number += 1
-                key = f"raw/docs/date={day}/{self.run_id}-{self.shard_number:04d}.jsonl"
+                key = f"raw/docs/date={day}/{self.run_id}-{self.source}-{self.shard_number:04d}.jsonl"
                 self.store.put_bytes(key, ("\n".join(lines) + "\n").encode("utf-8"), "application/x-ndjson")
         self.pending.clear()
 

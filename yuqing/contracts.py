@@ -8,9 +8,9 @@ the source of the Spark schema and API response models.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -81,6 +81,14 @@ class Transcript(Contract):
     backend: str
     model: str
     decode_options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_stored_text(cls, data: Any) -> Any:
+        # `text` is derived and dumped for readers such as the Spark cleaner; on load it is recomputed.
+        if isinstance(data, dict) and "text" in data:
+            data = {k: v for k, v in data.items() if k != "text"}
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -69,8 +69,10 @@ def crawl(ctx: Context, sources_file: Path, variables: dict[str, str] | None = N
                 CrawlRun(id=f"{report.run_id}-{source.source}", source=source.source, started_at=report.started_at,
                          finished_at=datetime.now(UTC), stats=source.model_dump())
             )
-        failures_key = f"raw/failures/{report.run_id}.jsonl"
-        if ctx.store.exists(failures_key):
+        for source in report.sources:
+            failures_key = f"raw/failures/{report.run_id}-{source.source}.jsonl"
+            if not ctx.store.exists(failures_key):
+                continue
             for line in ctx.store.get_bytes(failures_key).decode("utf-8").splitlines():
                 failure = json.loads(line)
                 record_failure(session, "crawl", failure["url"], failure["reason"], retryable=True)
@@ -105,22 +107,28 @@ def load_transcripts(ctx: Context) -> int:
 
 def clean(ctx: Context, *, since: Any = None) -> Any:
     from cleaning.job import build_spark, read_clean_documents, run_clean
+    from cleaning.session import s3a_conf
 
     t0 = time.perf_counter()
+    s3 = ctx.settings.s3 if ctx.settings.store_url.startswith("s3://") else None
     with stage_progress("clean (spark)", 3) as progress:
-        spark = build_spark(ctx.settings.clean.spark_master)
-        progress(1, 3)
-        root = ctx.store.uri()
-        report = run_clean(
-            spark,
-            root,
-            root,
-            since=since,
-            threshold=ctx.settings.clean.near_duplicate_threshold,
-            min_text_chars=ctx.settings.clean.min_text_chars,
-        )
+        spark = build_spark(ctx.settings.clean.spark_master, extra_conf=s3a_conf(s3) if s3 else None)
+        try:
+            progress(1, 3)
+            root = ctx.store.uri()
+            report = run_clean(
+                spark,
+                root,
+                root,
+                since=since,
+                threshold=ctx.settings.clean.near_duplicate_threshold,
+                min_text_chars=ctx.settings.clean.min_text_chars,
+            )
+        finally:
+            # A JVM left running holds ~1 GiB and its ports for the rest of the process.
+            spark.stop()
         progress(2, 3)
-        documents = read_clean_documents(ctx.store.uri("clean"))
+        documents = read_clean_documents(ctx.store.uri("clean"), s3=s3)
         with ctx.sessions.begin() as session:
             upsert_documents(session, documents)
         progress(3, 3)

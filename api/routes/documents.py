@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
@@ -33,7 +34,8 @@ def list_documents(
 ) -> Page[DocumentSummary]:
     query = documents_with_analysis()
     if q:
-        for word in q.split():
+        # Stored text is NFKC-normalised by cleaning (｜ → |, full-width digits → ASCII); match it that way.
+        for word in unicodedata.normalize("NFKC", q).split():
             pattern = f"%{word}%"
             query = query.where(or_(Document.title.like(pattern), Document.text.like(pattern)))
     if entity:

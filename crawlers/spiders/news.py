@@ -112,4 +112,4 @@ class NewsSpider(scrapy.Spider):
         store = self.crawler.settings["YQ_OBJECT_STORE"]
         run_id = self.crawler.settings["YQ_RUN_ID"]
         lines = "\n".join(json.dumps(f, ensure_ascii=False) for f in self.failures) + "\n"
-        store.put_bytes(f"raw/failures/{run_id}.jsonl", lines.encode("utf-8"), "application/x-ndjson")
+        store.put_bytes(f"raw/failures/{run_id}-{self.source.name}.jsonl", lines.encode("utf-8"), "application/x-ndjson")

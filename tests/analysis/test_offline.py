@@ -6,7 +6,7 @@ from yuqing.settings import WatchEntity
 WATCH = [
     WatchEntity(id="xingchen", name="星辰科技", aliases=["星辰", "Xingchen Tech"]),
     WatchEntity(id="yuanhang", name="远航汽车", aliases=["远航"]),
-    WatchEntity(id="apple", name="苹果公司", aliases=["苹果", "Apple"], ambiguous=True),
+    WatchEntity(id="apple", name="苹果公司", aliases=["苹果", "Apple", "Apple Inc"], ambiguous=True),
 ]
 
 
@@ -64,6 +64,9 @@ def test_ambiguous_alias_needs_the_full_name(analyzer):
     assert not fruit.targets
     company = analyzer.analyze("d", "", "苹果公司发布财报，苹果营收增长。")
     assert [t.entity_id for t in company.targets] == ["apple"]
+    english = analyzer.analyze("d", "", "Apple Inc reported record revenue; Apple shares rose.")
+    assert [t.entity_id for t in english.targets] == ["apple"]
+    assert not analyzer.analyze("d", "", "An apple a day keeps the doctor away.").targets
 
 
 def test_keywords_and_summary(analyzer):

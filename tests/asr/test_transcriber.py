@@ -52,10 +52,6 @@ def test_segments_have_ordered_timestamps_and_the_options_are_recorded(mp3_trans
     assert t.media_key == f"raw/media/{t.media_sha256}.mp3"
 
 
-@pytest.mark.xfail(
-    reason="core: Transcript dumps its computed `text` (the Spark cleaner reads it) but extra='forbid' refuses it "
-    "on load, so pipeline.load_transcripts cannot read stored transcripts; drop this mark once contracts.py accepts it",
-)
 def test_the_stored_json_loads_back_as_a_transcript(mp3_transcript: Transcript) -> None:
     stored = mp3_transcript.model_dump(mode="json")
     assert "text" in stored, "the cleaner reads the reliable text straight from the JSON"
