@@ -12,7 +12,7 @@ from celery import Celery
 
 QUEUES = ("crawl", "asr", "analysis", "alerts")
 
-app = Celery("yuqing", include=["analysis.tasks"])
+app = Celery("yuqing", include=["analysis.tasks", "crawlers.tasks"])
 
 
 def _config() -> dict[str, Any]:
@@ -31,6 +31,7 @@ def _config() -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        "timezone": "Asia/Shanghai",  # cron schedules of sources are written in newsroom time
     }
 
 

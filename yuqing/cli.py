@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -72,30 +73,91 @@ def demo_site(
     main(["--host", host, "--port", str(port)])
 
 
+SourcesOpt = Annotated[Optional[Path], typer.Option(help="sources.yaml (default: settings crawl.sources_file)")]
+VarOpt = Annotated[Optional[list[str]], typer.Option(help="fill ${name} in the sources file: name=value")]
+
+
+def _load_sources(settings: Settings, sources_file: Path | None, var: list[str] | None, only: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from crawlers.sources import load_sources
+
+    path = sources_file or settings.crawl.sources_file
+    if path is None:
+        raise ConfigError("no sources file: pass --sources FILE or set YQ_CRAWL__SOURCES_FILE (see crawlers/sources/examples.yaml)")
+    bad = [v for v in var or [] if "=" not in v]
+    if bad:
+        raise ConfigError(f"--var takes name=value, got {bad[0]!r}")
+    variables = {**settings.crawl.variables, **dict(v.split("=", 1) for v in var or [])}
+    sources = load_sources(path, variables)
+    if only:
+        unknown = set(only) - {s.name for s in sources}
+        if unknown:
+            raise ConfigError(f"unknown source(s) {', '.join(sorted(unknown))} in {path}; it has {', '.join(s.name for s in sources)}")
+        sources = [s for s in sources if s.name in only]
+    return sources
+
+
 @app.command()
 def crawl(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
-    sources: Annotated[Optional[Path], typer.Option(help="sources.yaml (default: settings crawl.sources_file)")] = None,
-    source: Annotated[Optional[list[str]], typer.Option(help="crawl only these source names")] = None,
-    var: Annotated[Optional[list[str]], typer.Option(help="fill ${name} in the sources file: name=value")] = None,
+    sources: SourcesOpt = None,
+    source: Annotated[Optional[list[str]], typer.Option(help="crawl only these source names (repeatable)")] = None,
+    var: VarOpt = None,
+    enqueue: Annotated[bool, typer.Option(help="send the crawls to the Celery 'crawl' queue instead")] = False,
 ) -> None:
-    """Crawl the configured sources once (only articles not seen in earlier runs)."""
+    """Crawl the configured sources once now (only articles not seen in earlier runs)."""
     from yuqing import pipeline
 
     try:
         settings = _settings(config, data_dir)
-        sources_file = sources or settings.crawl.sources_file
-        if sources_file is None:
-            raise ConfigError("no sources file: pass --sources FILE or set YQ_CRAWL__SOURCES_FILE (see crawlers/sources/examples.yaml)")
-        variables = dict(v.split("=", 1) for v in var or [])
-        report = pipeline.crawl(pipeline.Context.open(settings), sources_file, variables, source)
+        chosen = _load_sources(settings, sources, var, source)
+        if enqueue:
+            from crawlers.tasks import crawl_source
+
+            for item in chosen:
+                crawl_source.delay(item.name)
+            console.print(f"queued {len(chosen)} crawls on {settings.broker_url} (queue 'crawl')")
+            return
+        report = pipeline.crawl(pipeline.Context.open(settings), chosen)
     except YuqingError as exc:
         _fail(exc)
     table = Table("source", "articles", "failed", "seen before", "media", title=f"crawl {report.run_id} ({report.seconds:.1f}s)")
     for s in report.sources:
         table.add_row(s.source, str(s.articles), str(s.failed), str(s.skipped_seen), str(s.media))
     console.print(table)
+
+
+@app.command()
+def schedule(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    sources: SourcesOpt = None,
+    var: VarOpt = None,
+    list_only: Annotated[bool, typer.Option("--list", help="print each source's schedule and next run, then exit")] = False,
+) -> None:
+    """Crawl every source on its cron schedule (Celery beat); run `yuqing worker --queues crawl` beside it."""
+    from datetime import UTC, datetime
+
+    from crawlers.schedule import SCHEDULE_TIMEZONE, beat_schedule, next_runs
+
+    try:
+        settings = _settings(config, data_dir, log_format="json")
+        chosen = _load_sources(settings, sources, var)
+    except YuqingError as exc:
+        _fail(exc)
+    table = Table("source", "schedule", f"next run ({SCHEDULE_TIMEZONE})", title="crawl schedule")
+    for run in next_runs(chosen, datetime.now(UTC)):
+        table.add_row(run.source, run.schedule, run.at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+    if list_only:
+        return
+    from yuqing.celery_app import app as celery_app
+
+    celery_app.conf.beat_schedule = beat_schedule(chosen)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    celery_app.Beat(
+        loglevel=settings.log_level, schedule=str(settings.data_dir / "celerybeat-schedule"), max_interval=30
+    ).run()
 
 
 @app.command()
@@ -227,6 +289,11 @@ def worker(
     unknown = set(queues.split(",")) - set(QUEUES)
     if unknown:
         _fail(ConfigError(f"unknown queue(s) {', '.join(sorted(unknown))}; choose from {', '.join(QUEUES)}"))
+    # Tasks that run a stage in a child process (crawls) must see the same configuration.
+    if config is not None:
+        os.environ["YQ_CONFIG"] = str(config.resolve())
+    if data_dir is not None:
+        os.environ["YQ_DATA_DIR"] = str(data_dir.resolve())
     celery_app.worker_main(
         ["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", settings.log_level,
          "--without-gossip", "--without-mingle", "--without-heartbeat"]

@@ -77,7 +77,9 @@ def run_demo(settings: Settings, console: Console) -> DemoResult:
     ctx = pipeline.Context.open(settings)
     with DemoSite(host="127.0.0.1", port=0) as site:
         console.print(f"demo site at [bold]{site.url}[/]; data in [bold]{settings.data_dir}[/]")
-        pipeline.crawl(ctx, DEMO_SOURCES, {"base_url": site.url})
+        from crawlers.sources import load_sources
+
+        pipeline.crawl(ctx, load_sources(DEMO_SOURCES, {"base_url": site.url}))
         pipeline.transcribe(ctx)
         pipeline.clean(ctx)
         pipeline.analyze(ctx)

@@ -41,18 +41,9 @@ class Context:
         return cls(settings=settings, store=open_store(settings), sessions=session_factory(engine))
 
 
-def crawl(ctx: Context, sources_file: Path, variables: dict[str, str] | None = None, only: list[str] | None = None) -> Any:
+def crawl(ctx: Context, sources: list[Any]) -> Any:
     from crawlers.run import run_crawl
-    from crawlers.sources import load_sources
 
-    sources = load_sources(sources_file, variables)
-    if only:
-        unknown = set(only) - {s.name for s in sources}
-        if unknown:
-            from yuqing.errors import ConfigError
-
-            raise ConfigError(f"unknown source(s) {', '.join(sorted(unknown))} in {sources_file}")
-        sources = [s for s in sources if s.name in only]
     t0 = time.perf_counter()
     with stage_progress("crawl", None) as progress:
         seen = 0
