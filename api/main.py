@@ -6,7 +6,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import documents, health, reports
+from api.routes import crawls, documents, health, reports
 from yuqing import __version__
 from yuqing.db import make_engine, migrate, session_factory
 from yuqing.errors import YuqingError
@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        kind = {404: "not_found", 400: "bad_request", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http_error")
+        kind = {404: "not_found", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 503: "unavailable"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, kind, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -47,4 +47,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(reports.router)
+    app.include_router(crawls.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from yuqing.contracts import Analysis, Sentiment, TranscriptSegment
 
@@ -94,3 +94,25 @@ class EntityReport(BaseModel):
     daily: list[DailyCount]
     top_sources: dict[str, int]
     latest_negative: list[DocumentSummary]
+
+
+class CrawlRequest(BaseModel):
+    """Crawl one configured source now; arbitrary URLs are never accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+
+
+class CrawlQueued(BaseModel):
+    source: str
+    task_id: str
+    queue: str
+
+
+class CrawlRunOut(BaseModel):
+    id: str
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    stats: dict[str, int | float | str | None]
