@@ -1,100 +1,436 @@
-"""Crawl throughput on a loopback site, as a ratio to a bare Scrapy spider fetching the same pages in the same run.
+"""Crawl throughput on a loopback news site: bare Scrapy vs. Yuqing's spider, in the same run.
 
-    python bench/bench_crawl.py [--articles 1000]
+    python bench/bench_crawl.py [--articles 2040] [--rounds 3] [--profile]
 
-Each crawl runs in its own process (Scrapy's reactor starts once per process).
+The site: ``--articles`` Chinese news articles (paragraphs drawn from the demo site's
+articles, 3-6 KB of text each, in two portal layouts with navigation, sidebars, related
+links, scripts and footers) behind paginated list pages (20 links a page, ``rel=next``).
+It is rendered once into memory and served by a small asyncio HTTP/1.1 server with
+keep-alive in this process; its own ceiling is measured first and its CPU time is
+reported per crawl, so it is known not to be the bottleneck.
+
+Three crawls, each in its own process (Scrapy's reactor starts once per process), run
+in alternating order for ``--rounds`` rounds so machine noise hits them alike:
+
+    bare      a minimal spider that follows the same list pages and fetches the same
+              articles (title only, no extraction), Scrapy's default settings except
+              CONCURRENT_REQUESTS_PER_DOMAIN = 8 like ours
+    bare+mw   the same spider with Yuqing's RandomUserAgentMiddleware and
+              ObjectStoreDupeFilter switched on (the middleware-only overhead)
+    yuqing    crawlers.run.run_crawl: NewsSpider with production settings (robots.txt,
+              UA, dedup, extraction, media and document pipelines) into a fresh local store
+
+Pages/s counts every response (robots.txt, list pages and articles) over the time from
+creating the CrawlerProcess to the end of the crawl. Reported: the median of the rounds
+per crawl, the median of the per-round ratios, and CPU milliseconds per page.
+``--profile`` also runs the yuqing crawl once under cProfile and prints where its main
+thread spends time.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import asyncio
+import cProfile
+import json
+import pstats
+import random
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from html import escape
 from pathlib import Path
+from typing import Any
 
-PARAGRAPH = "星辰科技今日发布三季度财报，营收同比增长百分之二十，净利润创下历史新高，海外市场表现亮眼。"
+PER_PAGE = 20
+VARIANTS = ("bare", "bare+mw", "yuqing")
 
-BARE_SPIDER = textwrap.dedent(
-    """
-    import sys, scrapy
-    from scrapy.crawler import CrawlerProcess
+# ───────────────────────────── the site ─────────────────────────────
 
-    class Bare(scrapy.Spider):
-        name = "bare"
-        start_urls = [sys.argv[1] + "/news/list-1.html"]
-        def parse(self, response):
-            for href in response.css("a::attr(href)").getall():
-                yield response.follow(href)
-            if "/2026/" in response.url:
-                yield {"title": response.css("h1::text").get()}
+_STYLE = """<style type="text/css">
+body{margin:0;font:14px/1.8 "SimSun","宋体",serif;color:#333}a{color:#036;text-decoration:none}
+.w1000{width:1000px;margin:0 auto}.fl{float:left}.fr{float:right}#topbar{background:#f2f2f2;height:28px}
+#masthead{background:#b30000;height:80px}#nav{background:#8c0000;height:36px}#nav a{color:#fff;margin:0 14px}
+.col-left{float:left;width:680px}.col-right{float:right;width:290px}.clearfix{clear:both}
+h1{font:bold 28px/1.5 "Microsoft YaHei",sans-serif;text-align:center}.info{color:#999;font-size:12px}
+.content p{text-indent:2em;margin:14px 0}.content p.editor{text-align:right;color:#999}
+#footer{background:#f2f2f2;padding:16px 0;text-align:center;font-size:12px;color:#777}
+ul.list li{border-bottom:1px dashed #ddd;list-style:none;padding:6px 0}.page a{border:1px solid #ccc;padding:2px 8px}
+</style>"""
+_SCRIPT = (
+    "<script>var _hmt=_hmt||[];(function(){var hm=document.createElement('script');hm.src='/stat.js?id=8f2c';"
+    "var s=document.getElementsByTagName('script')[0];s.parentNode.insertBefore(hm,s);})();</script>"
+)
+_CHANNELS = ["首页", "时政", "国际", "财经", "产经", "科技", "汽车", "房产", "社会", "法治", "文化", "教育", "健康", "体育", "评论", "图片", "视频"]
 
-    process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "TELNETCONSOLE_ENABLED": False})
-    process.crawl(Bare)
-    process.start()
-    """
+
+def _chrome_top() -> str:
+    nav = "".join(f'<a href="/channel/{i}/">{name}</a>' for i, name in enumerate(_CHANNELS))
+    return (
+        '<div id="topbar"><div class="w1000"><span class="fl">欢迎访问星海新闻网</span><span class="fr">'
+        '<a href="/">网站导航</a> | <a href="/feeds/news.xml">RSS订阅</a> | <a href="/app/">客户端下载</a></span></div></div>'
+        '<div id="masthead"><div class="w1000"><a class="logo" href="/">星海新闻网</a><span class="slogan">权威 · 客观 · 及时</span>'
+        '<form action="/search/"><input name="q" placeholder="搜索新闻"/><button>搜索</button></form></div></div>'
+        f'<div id="nav"><div class="w1000">{nav}</div></div>'
+    )
+
+
+_FOOTER = (
+    '<div id="footer"><div class="w1000"><p><a href="/about/">关于我们</a> | <a href="/contact/">联系我们</a> | '
+    '<a href="/ads/">广告服务</a> | <a href="/jobs/">招聘信息</a> | <a href="/sitemap/">网站地图</a></p>'
+    "<p>星海新闻网版权所有，未经书面授权禁止转载 · 互联网新闻信息服务许可证 10120170000 · 演示用途，内容均为虚构</p>"
+    "<p>违法和不良信息举报电话：010-00000000 举报邮箱：jubao@example.cn</p></div></div>"
 )
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+def _paragraph_pool() -> list[str]:
+    from yuqing.demo_site.catalog import load_articles
+
+    return [p for a in load_articles() if a.language != "en" for p in a.paragraphs]
 
 
-def build_site(root: Path, articles: int, per_page: int = 20) -> None:
-    (root / "news/2026/1112").mkdir(parents=True)
-    pages = (articles + per_page - 1) // per_page
-    for page in range(1, pages + 1):
-        links = "".join(
-            f'<a href="/news/2026/1112/a{i}.html">a{i}</a>' for i in range((page - 1) * per_page, min(articles, page * per_page))
+def _titles_pool() -> list[str]:
+    from yuqing.demo_site.catalog import load_articles
+
+    return [a.title for a in load_articles() if a.language != "en"]
+
+
+def article_path(i: int) -> str:
+    day = datetime(2026, 11, 1) + timedelta(days=i % 28)
+    return f"/news/{day:%Y}/{day:%m%d}/{i:06d}.html"
+
+
+def _article_html(i: int, rng: random.Random, paragraphs: list[str], titles: list[str], related: list[int]) -> str:
+    title = f"{rng.choice(titles)}（{i}）"
+    published = datetime(2026, 11, 1, 8) + timedelta(days=i % 28, minutes=7 * i % 600)
+    author = rng.choice(["本报记者 周晓明", "记者 李娜", "特约评论员 王强", "见习记者 陈晨"])
+    body: list[str] = []
+    chars = rng.randint(1000, 2000)  # 3-6 KB of UTF-8 text
+    while sum(map(len, body)) < chars:
+        body.append(rng.choice(paragraphs))
+    paras = "".join(f"<p>{escape(p)}</p>\n" for p in body)
+    links = "".join(f'<li><a href="{article_path(r)}">{escape(titles[r % len(titles)])}</a></li>' for r in related)
+    hot = "".join(f'<li><a href="{article_path(r)}">{escape(titles[(r * 7) % len(titles)])}</a></li>' for r in related[:5])
+    if i % 2 == 0:
+        # A portal with full metadata in <head>.
+        head = (
+            f'<meta name="author" content="{author}"/><meta property="og:title" content="{escape(title)}"/>'
+            f'<meta property="og:type" content="article"/><meta property="article:published_time" content="{published.isoformat()}+08:00"/>'
+            f'<link rel="canonical" href="{article_path(i)}"/>'
         )
-        nxt = f'<a rel="next" href="/news/list-{page + 1}.html">下一页</a>' if page < pages else ""
-        (root / f"news/list-{page}.html").write_text(f"<html><body>{links}{nxt}</body></html>", encoding="utf-8")
+        info = f'<div class="info">{published:%Y年%m月%d日 %H:%M}&nbsp;来源：星海新闻网&nbsp;<span class="author">作者：{author}</span></div>'
+    else:
+        # An older layout: no metadata, the date only in the visible byline.
+        head = ""
+        info = f'<div class="info"><span class="time">{published:%Y-%m-%d %H:%M:%S}</span> 来源：星海新闻网 编辑：{author}</div>'
+    return (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"/>'
+        f"<title>{escape(title)}_星海新闻网</title>"
+        '<meta name="keywords" content="星海新闻网,新闻"/>'
+        f'<meta name="description" content="{escape(body[0][:60])}"/>{head}{_STYLE}{_SCRIPT}</head><body>'
+        f'{_chrome_top()}<div class="w1000"><div class="path">当前位置：<a href="/">首页</a>&gt;&gt;<a href="/channel/3/">财经</a>&gt;&gt;正文</div>'
+        f'<div class="col-left"><h1>{escape(title)}</h1>{info}'
+        f'<div class="content">\n<p class="source">原标题：{escape(title)}</p>\n{paras}<p class="editor">（责任编辑：张三）</p></div>'
+        '<div class="share">分享到：<a href="javascript:;">微信</a> <a href="javascript:;">微博</a> <a href="javascript:;">QQ空间</a></div>'
+        f'<div class="relate"><h3>相关新闻</h3><ul class="list">{links}</ul></div>'
+        '<div class="comment"><h3>网友评论</h3><p>已有0人参与评论</p><textarea></textarea><button>发表评论</button></div></div>'
+        f'<div class="col-right"><h3>热点排行</h3><ol>{hot}</ol><h3>图片新闻</h3><p><a href="/photo/1.html">图片新闻</a></p></div>'
+        f'<div class="clearfix"></div></div>{_FOOTER}{_SCRIPT}</body></html>'
+    )
+
+
+def _list_html(page: int, pages: int, articles: int, titles: list[str]) -> str:
+    items = "".join(
+        f'<li><span class="date">[11-{1 + i % 28:02d}]</span><a href="{article_path(i)}" target="_blank">'
+        f"{escape(titles[i % len(titles)])}</a></li>"
+        for i in range((page - 1) * PER_PAGE, min(articles, page * PER_PAGE))
+    )
+    prev = f'<a rel="prev" href="/news/list-{page - 1}.html">上一页</a>' if page > 1 else ""
+    nums = "".join(f'<a href="/news/list-{n}.html">{n}</a>' for n in range(max(1, page - 4), min(pages, page + 4) + 1))
+    nxt = f'<a class="next" rel="next" href="/news/list-{page + 1}.html">下一页</a>' if page < pages else ""
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"/><title>滚动新闻（第{page}页）_星海新闻网</title>{_STYLE}</head>'
+        f'<body>{_chrome_top()}<div class="w1000"><div class="col-left"><h2>滚动新闻</h2><ul class="list">{items}</ul>'
+        f'<div class="page">{prev}{nums}{nxt}</div></div></div>{_FOOTER}</body></html>'
+    )
+
+
+def build_site(articles: int, seed: int = 7) -> dict[bytes, bytes]:
+    """Path -> full HTTP response (headers and body), rendered once."""
+    rng = random.Random(seed)
+    paragraphs, titles = _paragraph_pool(), _titles_pool()
+    pages = (articles + PER_PAGE - 1) // PER_PAGE
+    bodies: dict[str, tuple[str, bytes]] = {"/robots.txt": ("text/plain", b"User-agent: *\nDisallow: /private/\n")}
+    for page in range(1, pages + 1):
+        bodies[f"/news/list-{page}.html"] = ("text/html; charset=utf-8", _list_html(page, pages, articles, titles).encode())
     for i in range(articles):
-        body = "".join(f"<p>{PARAGRAPH}（{i}-{j}）</p>" for j in range(8))
-        html = f"<html><head><title>新闻{i}</title></head><body><h1>新闻{i}</h1><p>2026年11月12日 09:30</p><div>{body}</div></body></html>"
-        (root / f"news/2026/1112/a{i}.html").write_text(html, encoding="utf-8")
+        related = [rng.randrange(articles) for _ in range(8)]
+        bodies[article_path(i)] = ("text/html; charset=utf-8", _article_html(i, rng, paragraphs, titles, related).encode())
+    return {
+        path.encode(): b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n%s"
+        % (ctype.encode(), len(body), body)
+        for path, (ctype, body) in bodies.items()
+    }
 
 
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - start
+_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: keep-alive\r\n\r\nnot found"
+
+
+class _Http(asyncio.Protocol):
+    """Just enough HTTP/1.1 for a crawler: GET/HEAD, keep-alive, responses prebuilt."""
+
+    def __init__(self, responses: dict[bytes, bytes]) -> None:
+        self.responses = responses
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+            method, target, _ = head.split(b"\r\n", 1)[0].split(b" ", 2)
+            response = self.responses.get(target.split(b"?", 1)[0], _NOT_FOUND)
+            self.transport.write(response[: response.index(b"\r\n\r\n") + 4] if method == b"HEAD" else response)
+
+
+class Site:
+    """The site on 127.0.0.1:<free port>, served from a thread of this process."""
+
+    def __init__(self, responses: dict[bytes, bytes]) -> None:
+        self.responses = responses
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            self.loop.create_server(lambda: _Http(self.responses), "127.0.0.1", 0, backlog=256)
+        )
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        ready.set()
+        self.loop.run_forever()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+
+# ───────────────────────────── the crawls (run in a child process) ─────────────────────────────
+
+
+def _bare_spider() -> type:
+    import scrapy
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        def __init__(self, base: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.start_urls = [f"{base}/news/list-1.html"]
+
+        def parse(self, response: Any) -> Iterator[Any]:
+            for href in response.css("ul.list a::attr(href)").getall():
+                yield response.follow(href, callback=self.parse_article)
+            next_href = response.css("a[rel=next]::attr(href)").get()
+            if next_href:
+                yield response.follow(next_href, callback=self.parse)
+
+        def parse_article(self, response: Any) -> Iterator[dict[str, str | None]]:
+            yield {"title": response.css("h1::text").get()}
+
+    return Bare
+
+
+def _run_bare(base: str, data: Path, middlewares: bool) -> dict[str, Any]:
+    from scrapy.crawler import CrawlerProcess
+
+    settings: dict[str, Any] = {
+        "LOG_LEVEL": "WARNING",
+        "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    }
+    if middlewares:
+        from yuqing.storage import LocalStore
+
+        settings.update(
+            DOWNLOADER_MIDDLEWARES={
+                "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+                "crawlers.middlewares.RandomUserAgentMiddleware": 400,
+            },
+            DUPEFILTER_CLASS="crawlers.dupefilter.ObjectStoreDupeFilter",
+            YQ_OBJECT_STORE=LocalStore(data / "store"),
+            YQ_SOURCE="bench",
+            YQ_RUN_ID="bench",
+        )
+    t0 = time.perf_counter()
+    process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})
+    crawler = process.create_crawler(_bare_spider())
+    process.crawl(crawler, base=base)
+    process.start()
+    stats = crawler.stats.get_stats()
+    return {"seconds": time.perf_counter() - t0, "pages": stats.get("response_received_count", 0),
+            "articles": stats.get("item_scraped_count", 0), "failed": 0}
+
+
+def _run_yuqing(base: str, data: Path) -> dict[str, Any]:
+    from crawlers.run import run_crawl
+    from crawlers.sources import Source
+    from yuqing.settings import Settings
+    from yuqing.storage import open_store
+
+    settings = Settings(data_dir=data)
+    source = Source.model_validate(
+        {"name": "bench", "start": [{"url": f"{base}/news/list-1.html"}], "article_patterns": [r"/news/\d{4}/\d{4}/\d+\.html$"],
+         "max_list_pages": 10_000}
+    )
+    report = run_crawl(settings, [source], open_store(settings))
+    [s] = report.sources
+    return {"seconds": report.seconds, "pages": s.pages, "articles": s.articles, "failed": s.failed}
+
+
+def worker(variant: str, base: str, data: Path, profile: Path | None) -> None:
+    def crawl() -> dict[str, Any]:
+        return _run_yuqing(base, data) if variant == "yuqing" else _run_bare(base, data, middlewares=variant == "bare+mw")
+
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    if profile:
+        profiler = cProfile.Profile()
+        result = profiler.runcall(crawl)
+        profiler.dump_stats(profile)
+    else:
+        result = crawl()
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_s"] = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before))
+    print(json.dumps(result))
+
+
+# ───────────────────────────── the driver ─────────────────────────────
+
+
+def _server_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only serves the site meanwhile
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_variant(variant: str, base: str, tmp: Path, profile: Path | None = None) -> dict[str, Any]:
+    data = Path(tempfile.mkdtemp(dir=tmp, prefix=variant.replace("+", "-") + "-"))
+    cmd = [sys.executable, __file__, "--worker", variant, "--base", base, "--data", str(data)]
+    if profile:
+        cmd += ["--profile-to", str(profile)]
+    cpu0 = _server_cpu()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{variant} crawl failed:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if not result["pages"] or result["failed"]:
+        raise SystemExit(f"{variant} crawl fetched {result['pages']} pages, {result['failed']} failed:\n{done.stderr[-3000:]}")
+    result["server_cpu_s"] = _server_cpu() - cpu0
+    return result
+
+
+async def _hammer(base: str, paths: list[bytes], connections: int) -> None:
+    host, port = base.removeprefix("http://").split(":")
+    queue = list(paths)
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        while queue:
+            writer.write(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % queue.pop())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
+            await reader.readexactly(length)
+        writer.close()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+
+
+def server_ceiling(site: Site, requests: int = 4000) -> tuple[float, float]:
+    """Requests/s of the server with 8 keep-alive connections, and its CPU ms per request."""
+    paths = [p for p in site.responses if p.startswith(b"/news/2")]
+    paths = (paths * (requests // len(paths) + 1))[:requests]
+    script = (
+        "import asyncio, sys, json; sys.path.insert(0, sys.argv[1]); from bench_crawl import _hammer; "
+        "asyncio.run(_hammer(sys.argv[2], [p.encode() for p in json.loads(sys.stdin.read())], 8))"
+    )
+    cpu0, t0 = _server_cpu(), time.perf_counter()
+    subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), site.url],
+                   input=json.dumps([p.decode() for p in paths]), text=True, check=True)
+    seconds, cpu = time.perf_counter() - t0, _server_cpu() - cpu0
+    return requests / seconds, 1000 * cpu / requests
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--articles", type=int, default=1000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=2040)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=VARIANTS, action="append", help="run only these crawls (repeatable)")
+    parser.add_argument("--profile", action="store_true", help="also profile one yuqing crawl")
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "site"
-        root.mkdir()
-        build_site(root, args.articles)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        sources = Path(tmp) / "sources.yaml"
-        sources.write_text(
-            'sources:\n  - name: bench\n    start: [{url: "${base_url}/news/list-1.html", kind: list}]\n'
-            "    article_patterns: ['/news/2026/']\n    max_list_pages: 10000\n",
-            encoding="utf-8",
-        )
-        bare_script = Path(tmp) / "bare.py"
-        bare_script.write_text(BARE_SPIDER, encoding="utf-8")
-        bare = timed([sys.executable, str(bare_script), base])
-        ours = timed([sys.executable, "-m", "yuqing.cli", "crawl", "--data-dir", str(Path(tmp) / "data"),
-                      "--sources", str(sources), "--var", f"base_url={base}"])
-        stored = sum(1 for p in (Path(tmp) / "data/store/raw/docs").rglob("*.jsonl") for _ in p.open())
-        server.shutdown()
-    print(f"articles: {args.articles}, stored: {stored}")
-    print(f"bare scrapy: {args.articles / bare:.0f} articles/s (process wall time {bare:.1f}s)")
-    print(f"yuqing crawl (extract + html + jsonl + dedup): {args.articles / ours:.0f} articles/s ({ours:.1f}s)")
-    print(f"yuqing crawl costs {ours / bare:.2f}x the bare spider")
+    if args.worker:
+        worker(args.worker, args.base, args.data, args.profile_to)
+        return
+
+    t0 = time.perf_counter()
+    responses = build_site(args.articles)
+    sizes = [len(r) for p, r in responses.items() if p.startswith(b"/news/2")]
+    site = Site(responses)
+    variants = args.only or list(VARIANTS)
+    print(f"site: {args.articles} articles + {(args.articles + PER_PAGE - 1) // PER_PAGE} list pages, "
+          f"article pages {min(sizes) // 1024}-{max(sizes) // 1024} KB (built in {time.perf_counter() - t0:.1f}s)")
+    ceiling, server_ms = server_ceiling(site)
+    print(f"server ceiling: {ceiling:.0f} requests/s with 8 keep-alive connections, {server_ms:.2f} ms server CPU per request")
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
+        for round_ in range(args.rounds):
+            order = variants[round_ % len(variants):] + variants[: round_ % len(variants)]
+            for variant in order:
+                r = run_variant(variant, site.url, Path(tmp))
+                results[variant].append(r)
+                print(f"  round {round_ + 1} {variant:8s} {r['pages'] / r['seconds']:6.1f} pages/s  "
+                      f"({r['pages']} pages, {r['articles']} articles, {r['failed']} failed, {r['seconds']:.1f}s, "
+                      f"{1000 * r['cpu_s'] / r['pages']:.1f} ms CPU/page, server {1000 * r['server_cpu_s'] / r['pages']:.2f} ms/page)",
+                      flush=True)
+        if args.profile:
+            profile = Path(tmp) / "yuqing.prof"
+            run_variant("yuqing", site.url, Path(tmp), profile)
+            print("\nprofile of one yuqing crawl (main thread), by own time:")
+            pstats.Stats(str(profile)).sort_stats("tottime").print_stats(25)
+            print("by cumulative time:")
+            pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(35)
+    site.close()
+
+    def rate(r: dict[str, Any]) -> float:
+        return r["pages"] / r["seconds"]
+
+    print(f"\nmedian of {args.rounds} rounds (pages/s counts robots.txt, list pages and articles):")
+    for variant in variants:
+        rates = [rate(r) for r in results[variant]]
+        cpu = statistics.median(1000 * r["cpu_s"] / r["pages"] for r in results[variant])
+        print(f"  {variant:8s} {statistics.median(rates):6.1f} pages/s  (min {min(rates):.1f}, max {max(rates):.1f}; {cpu:.1f} ms CPU/page)")
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(rate(x) / rate(y) for x, y in zip(results[a], results[b]))
+
+    if {"bare", "yuqing"} <= set(variants):
+        print(f"ratio yuqing / bare:   {ratio('yuqing', 'bare'):.2f}  (target >= 0.85 and >= 150 pages/s)")
+    if {"bare", "bare+mw"} <= set(variants):
+        print(f"ratio bare+mw / bare:  {ratio('bare+mw', 'bare'):.2f}  (UA middleware + ObjectStoreDupeFilter only)")
 
 
 if __name__ == "__main__":

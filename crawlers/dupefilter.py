@@ -1,38 +1,109 @@
 """URL dedup whose seen set lives in the object store, so the next crawl only fetches new articles.
 
-Layout: ``seen/<source>/<run_id>.txt``, one hex fingerprint per line. Each run adds one
-shard (rewritten atomically every ``YQ_DEDUP_FLUSH_EVERY`` new fingerprints and on close),
-so a crash loses at most one interval and nothing is ever rewritten in bulk.
-Only articles that were stored (``item_scraped``) are remembered across runs, so a page that
-failed to download or extract is tried again next time; list pages and feeds change, so they
-are always fetched again.
+Layout: ``seen/<source>/<name>.txt``, one hex request fingerprint (Scrapy's request
+fingerprinter) per line. ``open()`` loads every shard of the source (in parallel). A run adds
+small shards ``<run_id>-<part>.txt``, each written once and atomically, every
+``YQ_DEDUP_FLUSH_EVERY`` stored articles and on close, so a crash loses at most one interval
+and nothing is ever rewritten in bulk. Once a source has ``YQ_SEEN_COMPACT_AFTER`` shards, the
+close merges them into one ``<run_id>-compact.txt`` (written first, then the merged shards are
+deleted, so a crash in between only leaves duplicates).
+
+A URL is remembered only once its article is durably stored: after its document line is in one
+of this run's ``raw/docs/`` shards (RawDocumentPipeline writes those every ``YQ_DOCS_FLUSH_EVERY``
+articles). So a crash never marks as seen an article whose document was lost, and a page that
+failed to download or extract is tried again next time. The URLs an article was redirected
+from are remembered with it. List pages and feeds are requested with ``dont_filter`` and so are
+always fetched again.
+
+Stats: ``dedup/seen_before`` (fingerprints loaded), ``dedup/new`` (requests no earlier run
+stored), ``dedup/skipped`` (requests dropped because an earlier run stored them),
+``dedup/duplicate`` (requested twice in this run), ``dedup/remembered`` (fingerprints saved).
+
+With ``JOBDIR`` the fingerprints requested in this run are also kept in ``<jobdir>/yuqing-seen.txt``
+so a resumed crawl does not schedule them again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
 
-from scrapy import Request, signals
-from scrapy.http import Response
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.dupefilters import BaseDupeFilter
+from scrapy.http import Response
+from scrapy.utils.asyncio import run_in_thread
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.job import job_dir
+from twisted.internet.defer import Deferred
 
+from yuqing.errors import ObjectNotFound
 from yuqing.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
+_LOAD_THREADS = 8
+
+
+def parse_shard(data: bytes) -> set[bytes]:
+    """Fingerprints in a shard (hex lines); lines that are not hex are skipped."""
+    fingerprints = set()
+    for line in data.split(b"\n"):
+        line = line.strip()
+        if line:
+            try:
+                fingerprints.add(bytes.fromhex(line.decode("ascii")))
+            except (ValueError, UnicodeDecodeError):
+                logger.warning("skipping a malformed line in a seen-URL shard: %r", line[:80])
+    return fingerprints
+
+
+def format_shard(fingerprints: Any) -> bytes:
+    return "".join(f"{fp.hex()}\n" for fp in fingerprints).encode("ascii")
+
 
 class ObjectStoreDupeFilter(BaseDupeFilter):
-    def __init__(self, crawler: Crawler, store: ObjectStore, source: str, run_id: str, flush_every: int) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        store: ObjectStore,
+        source: str,
+        run_id: str,
+        flush_every: int,
+        *,
+        compact_after: int = 64,
+        jobdir: str | None = None,
+    ) -> None:
         self.crawler = crawler
+        self.stats = crawler.stats
         self.fingerprinter = crawler.request_fingerprinter
         self.store = store
+        self.source = source
+        self.run_id = run_id
         self.prefix = f"seen/{source}/"
-        self.shard_key = f"{self.prefix}{run_id}.txt"
         self.flush_every = flush_every
-        self.seen_before: set[str] = set()
-        self.seen_now: set[str] = set()
-        self.new_persistent: list[str] = []
+        self.compact_after = compact_after
+        self.seen_before: set[bytes] = set()
+        self.seen_now: set[bytes] = set()
+        self.loaded_keys: list[str] = []
+        self.written_keys: list[str] = []
+        self.remembered: set[bytes] = set()
+        # Stored articles whose document may not be durable yet: doc id -> fingerprints.
+        self.pending: dict[str, list[bytes]] = defaultdict(list)
+        self._days: set[str] = set()
+        self._docs_read: set[str] = set()
+        self._docs_lock = threading.Lock()
+        self._parts = 0
+        self._committing = False
+        self._commit_at = flush_every
+        self._empty_commits = 0
+        self._jobdir_path = Path(jobdir, "yuqing-seen.txt") if jobdir else None
+        self._jobdir_file: IO[str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ObjectStoreDupeFilter:
@@ -42,36 +113,141 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
             store=settings["YQ_OBJECT_STORE"],
             source=settings["YQ_SOURCE"],
             run_id=settings["YQ_RUN_ID"],
-            flush_every=settings.getint("YQ_DEDUP_FLUSH_EVERY", 500),
+            flush_every=settings.getint("YQ_DEDUP_FLUSH_EVERY", 200),
+            compact_after=settings.getint("YQ_SEEN_COMPACT_AFTER", 64),
+            jobdir=job_dir(settings),
         )
         crawler.signals.connect(dupefilter.item_stored, signal=signals.item_scraped)
         return dupefilter
 
-    def open(self) -> None:
-        for key in self.store.list_keys(self.prefix):
-            self.seen_before.update(line for line in self.store.get_bytes(key).decode().splitlines() if line)
-        self.crawler.stats.set_value("dedup/loaded", len(self.seen_before))
-        logger.info("loaded %d seen article fingerprints from %s", len(self.seen_before), self.prefix)
+    # -- open: load what earlier runs stored -----------------------------------------------
+
+    def open(self) -> Deferred[None]:
+        return deferred_from_coro(self._open())
+
+    async def _open(self) -> None:
+        self.seen_before, self.loaded_keys = await run_in_thread(self._load)
+        self.stats.set_value("dedup/seen_before", len(self.seen_before))
+        self.stats.set_value("dedup/shards_loaded", len(self.loaded_keys))
+        logger.info("loaded %d seen URL fingerprints from %d shards under %s", len(self.seen_before), len(self.loaded_keys), self.prefix)
+        if self._jobdir_path is not None:
+            self._jobdir_path.parent.mkdir(parents=True, exist_ok=True)
+            if self._jobdir_path.exists():
+                self.seen_now = parse_shard(self._jobdir_path.read_bytes())
+            self._jobdir_file = self._jobdir_path.open("a", encoding="ascii")
+
+    def _load(self) -> tuple[set[bytes], list[str]]:
+        keys = [k for k in self.store.list_keys(self.prefix) if k.endswith(".txt")]
+        seen: set[bytes] = set()
+        with ThreadPoolExecutor(max_workers=_LOAD_THREADS) as pool:
+            for fingerprints in pool.map(self._read_shard, keys):
+                seen |= fingerprints
+        return seen, keys
+
+    def _read_shard(self, key: str) -> set[bytes]:
+        try:
+            return parse_shard(self.store.get_bytes(key))
+        except ObjectNotFound:  # compacted away by a crawl that closed meanwhile; its merge holds these
+            return set()
+
+    # -- the filter ------------------------------------------------------------------------
 
     def request_seen(self, request: Request) -> bool:
-        fingerprint = self.fingerprinter.fingerprint(request).hex()
+        fingerprint = self.fingerprinter.fingerprint(request)
         if fingerprint in self.seen_now:
+            self.stats.inc_value("dedup/duplicate")
             return True
         if fingerprint in self.seen_before:
-            self.crawler.stats.inc_value("dedup/skipped_seen_before")
+            self.stats.inc_value("dedup/skipped")
+            self.stats.inc_value("dedup/skipped_seen_before")  # read by crawlers.run
             return True
         self.seen_now.add(fingerprint)
+        self.stats.inc_value("dedup/new")
+        if self._jobdir_file is not None:
+            self._jobdir_file.write(f"{fingerprint.hex()}\n")
         return False
 
-    def item_stored(self, item: object, response: Response, spider: object) -> None:
-        self.new_persistent.append(self.fingerprinter.fingerprint(response.request).hex())
-        self.crawler.stats.inc_value("dedup/new")
-        if len(self.new_persistent) % self.flush_every == 0:
-            self._save()
+    def log(self, request: Request, spider: Spider) -> None:
+        self.stats.inc_value("dupefilter/filtered")
 
-    def _save(self) -> None:
-        if self.new_persistent:
-            self.store.put_bytes(self.shard_key, ("\n".join(self.new_persistent) + "\n").encode())
+    # -- remembering stored articles -------------------------------------------------------
 
-    def close(self, reason: str) -> None:
-        self._save()
+    async def item_stored(self, item: Any, response: Response, spider: Spider) -> None:
+        document = item.get("document") if hasattr(item, "get") else None
+        if document is None:
+            return
+        request = response.request
+        assert request is not None
+        fingerprints = [self.fingerprinter.fingerprint(request)]
+        # An article reached through redirects is also known by the addresses it was linked at.
+        fingerprints += [self.fingerprinter.fingerprint(Request(url)) for url in request.meta.get("redirect_urls", ())]
+        self.pending[document.id].extend(fingerprints)
+        self._days.add(document.crawled_at.date().isoformat())
+        if len(self.pending) < self._commit_at or self._committing:
+            return
+        self._committing = True
+        try:
+            saved = await self._commit()
+        finally:
+            self._committing = False
+        if saved:
+            self._empty_commits = 0
+            self._commit_at = self.flush_every
+        else:
+            # The documents' shard is still being written: look again soon, then less often.
+            self._empty_commits += 1
+            self._commit_at = len(self.pending) + min(self.flush_every, 2**self._empty_commits)
+
+    async def _commit(self) -> int:
+        """Save the fingerprints of the pending articles whose documents are now in the store."""
+        durable = await run_in_thread(self._durable_doc_ids, sorted(self._days))
+        fingerprints = [fp for doc_id in durable if doc_id in self.pending for fp in self.pending.pop(doc_id)]
+        if not fingerprints:
+            return 0
+        self._parts += 1
+        key = f"{self.prefix}{self.run_id}-{self._parts:04d}.txt"
+        await run_in_thread(self.store.put_bytes, key, format_shard(fingerprints), "text/plain")
+        self.written_keys.append(key)
+        self.remembered.update(fingerprints)
+        self.stats.set_value("dedup/remembered", len(self.remembered))
+        return len(fingerprints)
+
+    def _durable_doc_ids(self, days: list[str]) -> set[str]:
+        """Ids in this run's document shards not read before (RawDocumentPipeline's layout)."""
+        ids: set[str] = set()
+        with self._docs_lock:
+            for day in days:
+                for key in self.store.list_keys(f"raw/docs/date={day}/{self.run_id}-{self.source}-"):
+                    if key in self._docs_read:
+                        continue
+                    for line in self.store.get_bytes(key).splitlines():
+                        if line.strip():
+                            ids.add(json.loads(line)["id"])
+                    self._docs_read.add(key)
+        return ids
+
+    # -- close -----------------------------------------------------------------------------
+
+    def close(self, reason: str) -> Deferred[None]:
+        return deferred_from_coro(self._close(reason))
+
+    async def _close(self, reason: str) -> None:
+        if self._jobdir_file is not None:
+            self._jobdir_file.close()
+        # The pipelines are closed by now, so every stored document has been flushed.
+        await self._commit()
+        if self.pending:
+            logger.warning("%d stored articles of %s were not found in the document shards; they will be fetched again",
+                           len(self.pending), self.source)
+        if len(self.loaded_keys) + len(self.written_keys) >= self.compact_after:
+            await run_in_thread(self._compact)
+
+    def _compact(self) -> None:
+        merged = self.seen_before | self.remembered
+        key = f"{self.prefix}{self.run_id}-compact.txt"
+        self.store.put_bytes(key, format_shard(merged), "text/plain")
+        for old in self.loaded_keys + self.written_keys:
+            if old != key:
+                self.store.delete(old)
+        self.stats.set_value("dedup/compacted_shards", len(self.loaded_keys) + len(self.written_keys))
+        logger.info("merged %d seen-URL shards of %s into %s", len(self.loaded_keys) + len(self.written_keys), self.source, key)

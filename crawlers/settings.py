@@ -18,6 +18,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_DELAY = 0.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# 429 is a ban (crawlers.middlewares.BanDetectionMiddleware): retried on another proxy/User-Agent instead.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
@@ -28,6 +30,13 @@ DUPEFILTER_CLASS = "crawlers.dupefilter.ObjectStoreDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
     "crawlers.middlewares.RandomUserAgentMiddleware": 400,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # Sees responses after redirects and decompression, before the retry middleware; picks
+    # meta["proxy"] (YQ_PROXIES) before Scrapy's HttpProxyMiddleware (750) reads it.
+    "crawlers.middlewares.BanDetectionMiddleware": 560,
+    # After the UA, retry, redirect and stats middlewares, just before the downloader; off unless render: true.
+    "crawlers.rendering.ChromiumRenderMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.MediaPipeline": 100,
@@ -43,7 +52,23 @@ def scrapy_settings(settings: Settings, source: Source, store: ObjectStore, run_
     values = {k: v for k, v in globals().items() if k.isupper()}
     crawl = settings.crawl
     values.update(
-        ROBOTSTXT_OBEY=crawl.obey_robots_txt,
+        ROBOTSTXT_OBEY=crawl.obey_robots_txt if source.obey_robots_txt is None else source.obey_robots_txt,
+        DOWNLOAD_TIMEOUT=crawl.download_timeout_s,
+        DOWNLOAD_MAXSIZE=crawl.max_page_bytes,  # media requests carry their own limit (YQ_MAX_MEDIA_BYTES)
+        DOWNLOAD_WARNSIZE=crawl.max_page_bytes // 2,
+        RETRY_TIMES=crawl.retry_times,
+        DEPTH_LIMIT=crawl.depth_limit,
+        CLOSESPIDER_PAGECOUNT=crawl.max_pages if source.max_pages is None else source.max_pages,
+        JOBDIR=str(crawl.jobdir / source.name) if crawl.jobdir else None,
+        YQ_BACKOFF_BASE_S=crawl.backoff_base_s,
+        YQ_BACKOFF_MAX_S=crawl.backoff_max_s,
+        YQ_PROXIES=crawl.proxies,
+        YQ_BAN_HTTP_CODES=crawl.ban_http_codes,
+        YQ_BAN_MARKERS=crawl.ban_markers,
+        YQ_BAN_MAX_RETRIES=crawl.ban_max_retries,
+        YQ_DOCS_FLUSH_EVERY=crawl.flush_every,
+        YQ_DEDUP_FLUSH_EVERY=crawl.flush_every,
+        YQ_SEEN_COMPACT_AFTER=crawl.seen_compact_after,
         CONCURRENT_REQUESTS_PER_DOMAIN=min(source.concurrency, crawl.concurrent_requests_per_domain),
         DOWNLOAD_DELAY=max(source.delay_s, crawl.download_delay_s),
         AUTOTHROTTLE_ENABLED=source.delay_s > 0 or crawl.download_delay_s > 0,
@@ -53,5 +78,12 @@ def scrapy_settings(settings: Settings, source: Source, store: ObjectStore, run_
         YQ_RUN_ID=run_id,
         YQ_USER_AGENTS=crawl.user_agents,
         YQ_MAX_MEDIA_BYTES=crawl.max_media_bytes,
+        YQ_RENDER=source.render,
+        YQ_RENDER_WAIT_FOR=source.wait_for,
+        YQ_RENDER_POOL_SIZE=crawl.render_pool_size,
+        YQ_RENDER_WAIT_S=crawl.render_wait_s,
+        YQ_RENDER_PAGE_LOAD_TIMEOUT_S=crawl.render_page_load_timeout_s,
+        YQ_CHROMIUM_PATH=str(crawl.chromium_path),
+        YQ_CHROMEDRIVER_PATH=str(crawl.chromedriver_path),
     )
     return values

@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import cssselect
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yuqing.errors import ConfigError
 
@@ -42,10 +43,15 @@ class Source(BaseModel):
     article_patterns: list[str] = Field(min_length=1, description="regexes an article URL must match")
     next_page: str = Field(default="a[rel=next]::attr(href)", description="CSS selector of the next list page")
     selectors: Selectors = Field(default_factory=Selectors)
-    render: bool = False
+    render: bool = Field(default=False, description="render article pages with headless Chromium (JavaScript bodies)")
+    wait_for: str | None = Field(
+        default=None, description="CSS selector a rendered article shows once its script has run (render: true only)"
+    )
     concurrency: int = Field(default=8, ge=1)
     delay_s: float = Field(default=0.0, ge=0)
     max_list_pages: int = Field(default=50, ge=1)
+    max_pages: int | None = Field(default=None, ge=0, description="responses per run (default: crawl.max_pages); 0 = no limit")
+    obey_robots_txt: bool | None = Field(default=None, description="override crawl.obey_robots_txt for this source")
     schedule: str = Field(default="*/30 * * * *", description="cron schedule for periodic crawls")
     tested: bool = Field(default=True, description="false for example sources nobody has crawled from here")
 
@@ -58,6 +64,30 @@ class Source(BaseModel):
             except re.error as exc:
                 raise ValueError(f"article pattern {pattern!r} is not a valid regex: {exc}") from exc
         return patterns
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, schedule: str) -> str:
+        from crawlers.schedule import parse_cron  # schedule imports this module
+
+        parse_cron(schedule)
+        return schedule
+
+    @field_validator("wait_for")
+    @classmethod
+    def _wait_for_parses(cls, selector: str | None) -> str | None:
+        if selector is not None:
+            try:
+                cssselect.parse(selector)
+            except cssselect.SelectorError as exc:
+                raise ValueError(f"wait_for {selector!r} is not a valid CSS selector: {exc}") from exc
+        return selector
+
+    @model_validator(mode="after")
+    def _wait_for_needs_render(self) -> Source:
+        if self.wait_for is not None and not self.render:
+            raise ValueError("wait_for only applies to rendered pages; set render: true or remove wait_for")
+        return self
 
 
 class SourcesFile(BaseModel):

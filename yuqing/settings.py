@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -75,11 +76,56 @@ class ASRSettings(BaseModel):
 
 class CrawlSettings(BaseModel):
     sources_file: Path | None = None
+    variables: dict[str, str] = Field(default_factory=dict, description="values for ${name} placeholders in the sources file")
     user_agents: list[str] = Field(default_factory=list, description="empty = the built-in pool")
     concurrent_requests_per_domain: int = Field(default=8, ge=1)
     download_delay_s: float = Field(default=0.0, ge=0)
-    obey_robots_txt: bool = True
+    obey_robots_txt: bool = Field(default=True, description="a source's obey_robots_txt overrides this")
     max_media_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_page_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="larger pages are refused and recorded as failures")
+    download_timeout_s: float = Field(default=30.0, gt=0)
+    retry_times: int = Field(default=2, ge=0, description="retries of a 5xx or timed-out request")
+    backoff_base_s: float = Field(default=1.0, ge=0, description="first retry waits this long, doubling each time")
+    backoff_max_s: float = Field(default=60.0, ge=0, description="cap on one wait, Retry-After included")
+    proxies: list[str] = Field(default_factory=list, description="http://[user:pass@]host:port proxies to rotate; empty = direct")
+    ban_http_codes: list[int] = Field(default_factory=lambda: [403, 429], description="statuses that mean the site blocks us")
+    ban_markers: list[str] = Field(
+        default_factory=lambda: [
+            r"<title>[^<]{0,80}(?:验证码|安全验证|人机验证|访问验证|滑动验证|captcha|Just a moment|Attention Required)",
+            r"g-recaptcha|h-captcha|cf-challenge|cf-turnstile|geetest_|nc_1_wrapper|/captcha/",
+        ],
+        description="regexes (case-insensitive) over the start of a 200 page that mark a captcha/ban page",
+    )
+    ban_max_retries: int = Field(default=3, ge=0, description="tries on another proxy/User-Agent before a ban is a failure")
+    depth_limit: int = Field(default=100, ge=0, description="0 = no limit")
+    max_pages: int = Field(default=20000, ge=0, description="responses per source and run (a source's max_pages overrides); 0 = no limit")
+    jobdir: Path | None = Field(default=None, description="keep the crawl state here so a stopped crawl resumes (one folder per source)")
+    flush_every: int = Field(default=200, ge=1, description="documents and seen URLs are saved every this many articles")
+    seen_compact_after: int = Field(default=64, ge=2, description="merge a source's seen-URL shards once there are this many")
+
+    @field_validator("ban_markers")
+    @classmethod
+    def _markers_compile(cls, markers: list[str]) -> list[str]:
+        for marker in markers:
+            try:
+                re.compile(marker)
+            except re.error as exc:
+                raise ValueError(f"YQ_CRAWL__BAN_MARKERS: {marker!r} is not a valid regex: {exc}") from exc
+        return markers
+
+    @field_validator("proxies")
+    @classmethod
+    def _proxy_urls(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            if urlparse(proxy).scheme not in ("http", "https") or not urlparse(proxy).netloc:
+                raise ValueError(f"YQ_CRAWL__PROXIES: {proxy!r} must look like http://host:port")
+        return proxies
+    # render: true sources (headless Chromium through Selenium; Debian packages chromium chromium-driver)
+    render_pool_size: int = Field(default=2, ge=1, le=16, description="headless Chromium drivers per render source")
+    render_wait_s: float = Field(default=10.0, gt=0, description="most seconds to wait for a source's wait_for selector")
+    render_page_load_timeout_s: float = Field(default=30.0, gt=0, description="most seconds for one page load")
+    chromium_path: Path = Path("/usr/bin/chromium")
+    chromedriver_path: Path = Path("/usr/bin/chromedriver")
 
 
 class CleanSettings(BaseModel):

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
+from scrapy.http import Response, TextResponse, XmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
+from twisted.python.failure import Failure
 
 from crawlers.extract import extract_article
 from crawlers.items import ArticleItem
@@ -19,7 +26,16 @@ from yuqing.errors import ExtractionError
 from yuqing.ids import canonical_url, doc_id
 
 
+_MAX_SITEMAP_NESTING = 3  # robots.txt -> sitemap index -> sitemap
+
+
 class NewsSpider(scrapy.Spider):
+    """Lists (followed page by page), RSS/Atom feeds and sitemaps lead to articles.
+
+    Every request has an errback, so a page that cannot be fetched (HTTP error after retries,
+    timeout, too large, redirect loop, ban) is recorded in ``raw/failures/<run_id>.jsonl``.
+    """
+
     name = "news"
 
     def __init__(self, source: Source, **kwargs: Any) -> None:
@@ -28,17 +44,24 @@ class NewsSpider(scrapy.Spider):
         self.allowed_domains = source.allowed_domains or None  # type: ignore[assignment]
         self.article_patterns = [re.compile(p) for p in source.article_patterns]
         self.failures: list[dict[str, str]] = []
+        self._list_urls: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._write_failures, signal=scrapy.signals.spider_closed)
+        crawler.signals.connect(spider._request_dropped, signal=scrapy.signals.request_dropped)
         return spider
 
     async def start(self) -> Any:
         for start in self.source.start:
             callback = {"list": self.parse_list, "rss": self.parse_feed, "sitemap": self.parse_sitemap}[start.kind]
-            yield scrapy.Request(start.url, callback=callback, dont_filter=True, cb_kwargs={"page": 1})
+            if start.kind == "list":
+                self._list_urls.add(start.url)
+            # List pages, feeds and sitemaps change, so they skip the dedup filter (dont_filter).
+            yield scrapy.Request(
+                start.url, callback=callback, errback=self._on_error, dont_filter=True, cb_kwargs={"page": 1}, meta={"yq_kind": start.kind}
+            )
 
     def _is_article(self, url: str) -> bool:
         # Patterns are written for the article's address; tracking queries must not hide it.
@@ -46,7 +69,7 @@ class NewsSpider(scrapy.Spider):
         return any(p.search(url) or p.search(bare) for p in self.article_patterns)
 
     def _article_request(self, url: str) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_article)
+        return scrapy.Request(url, callback=self.parse_article, errback=self._on_error, meta={"yq_kind": "article"})
 
     def parse_list(self, response: Response, page: int) -> Iterator[scrapy.Request]:
         for href in response.css("a::attr(href)").getall():
@@ -54,22 +77,75 @@ class NewsSpider(scrapy.Spider):
             if self._is_article(url):
                 yield self._article_request(url)
         next_href = response.css(self.source.next_page).get()
-        if next_href and page < self.source.max_list_pages:
-            yield scrapy.Request(response.urljoin(next_href), callback=self.parse_list, dont_filter=True, cb_kwargs={"page": page + 1})
+        if not next_href:
+            return
+        next_url = response.urljoin(next_href.strip())
+        if page >= self.source.max_list_pages:
+            self.crawler.stats.inc_value("lists/max_list_pages_reached")
+        elif next_url in self._list_urls or next_url == response.url:
+            self.crawler.stats.inc_value("lists/pagination_loop")  # "next" points back: the last page
+        else:
+            self._list_urls.add(next_url)
+            yield scrapy.Request(
+                next_url, callback=self.parse_list, errback=self._on_error, dont_filter=True, cb_kwargs={"page": page + 1},
+                meta={"yq_kind": "list"},
+            )
 
     def parse_feed(self, response: Response, page: int) -> Iterator[scrapy.Request]:
-        response.selector.remove_namespaces()
-        links = response.xpath("//item/link/text() | //entry/link/@href").getall()
+        if not isinstance(response, TextResponse):
+            self._fail(response.url, "feed is not text", kind="rss")
+            return
+        # A feed served as text/html would be parsed as HTML, where <link> is an empty element.
+        selector = response.selector if isinstance(response, XmlResponse) else scrapy.Selector(text=response.text, type="xml")
+        selector.remove_namespaces()
+        links = selector.xpath("//item/link/text() | //entry/link[not(@rel) or @rel='alternate']/@href").getall()
         for link in links:
             url = response.urljoin(link.strip())
             if self._is_article(url):
                 yield self._article_request(url)
 
     def parse_sitemap(self, response: Response, page: int) -> Iterator[scrapy.Request]:
-        response.selector.remove_namespaces()
-        for loc in response.xpath("//url/loc/text()").getall():
-            if self._is_article(loc.strip()):
-                yield self._article_request(loc.strip())
+        """A sitemap, a sitemap index (newest max_list_pages sitemaps followed), or robots.txt's Sitemap: lines."""
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.text if isinstance(response, TextResponse) else response.body, base_url=response.url):
+                if request := self._sitemap_request(url, page):
+                    yield request
+            return
+        body = self._sitemap_body(response)
+        sitemap = Sitemap(body) if body else None
+        if sitemap is None or sitemap.type not in ("urlset", "sitemapindex"):
+            self._fail(response.url, "not a sitemap (no <urlset> or <sitemapindex>)", kind="sitemap")
+            return
+        if sitemap.type == "sitemapindex":
+            entries = sorted(sitemap, key=lambda e: e.get("lastmod", ""), reverse=True)
+            for entry in entries[: self.source.max_list_pages]:
+                if request := self._sitemap_request(response.urljoin(entry["loc"]), page):
+                    yield request
+            return
+        for entry in sitemap:
+            loc = response.urljoin(entry["loc"])
+            if self._is_article(loc):
+                yield self._article_request(loc)
+
+    def _sitemap_request(self, url: str, page: int) -> scrapy.Request | None:
+        if page >= _MAX_SITEMAP_NESTING:
+            self._fail(url, f"sitemaps nested deeper than {_MAX_SITEMAP_NESTING} levels", kind="sitemap")
+            return None
+        return scrapy.Request(
+            url, callback=self.parse_sitemap, errback=self._on_error, dont_filter=True, cb_kwargs={"page": page + 1},
+            meta={"yq_kind": "sitemap"},
+        )
+
+    def _sitemap_body(self, response: Response) -> bytes | None:
+        if isinstance(response, XmlResponse):
+            return response.body
+        if response.body[:2] == b"\x1f\x8b":  # a .xml.gz file (not Content-Encoding, which Scrapy undoes)
+            try:
+                return gunzip(response.body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            except (OSError, ValueError):
+                return None
+        head = response.body[:2048]
+        return response.body if b"<urlset" in head or b"<sitemapindex" in head else None
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         if not isinstance(response, TextResponse):
@@ -101,10 +177,45 @@ class NewsSpider(scrapy.Spider):
             media_kinds=dict(extracted.media_urls),
         )
 
-    def _fail(self, url: str, reason: str) -> None:
+    def _fail(self, url: str, reason: str, kind: str = "article") -> None:
         self.crawler.stats.inc_value("articles/failed")
+        self.crawler.stats.inc_value(f"failures/{kind}")
         self.logger.warning("skipped %s: %s", url, reason)
-        self.failures.append({"url": url, "reason": reason})
+        self.failures.append({"url": url, "reason": reason, "kind": kind})
+
+    def _on_error(self, failure: Failure) -> None:
+        """Record why a request failed for good (retries and ban retries are over by now)."""
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]
+        exc = failure.value
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        kind = request.meta.get("yq_kind", "article")
+        tries = request.meta.get("retry_times", 0) + 1
+        after = f" after {tries} tries" if tries > 1 else ""
+        if isinstance(exc, HttpError):
+            reason = f"HTTP {exc.response.status}{after}"
+        elif isinstance(exc, IgnoreRequest):
+            message = str(exc)
+            if "robots.txt" in message or "offsite" in message:
+                return  # a rule, not a failure (Scrapy counts these in its stats)
+            if message == "max redirections reached":
+                chain = [*request.meta.get("redirect_urls", ()), request.url]
+                message = f"too many redirects (a loop?): {' -> '.join(chain[:6])}{' ...' if len(chain) > 6 else ''}"
+            reason = message
+        elif isinstance(exc, (DownloadTimeoutError, TwistedTimeoutError)):
+            timeout = request.meta.get("download_timeout", self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            reason = f"timed out ({timeout:g}s){after}"
+        elif isinstance(exc, (DownloadCancelledError, CancelledError)):
+            limit = request.meta.get("download_maxsize", self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            reason = f"larger than the {limit} byte page limit (YQ_CRAWL__MAX_PAGE_BYTES); not downloaded"
+        else:
+            reason = f"{type(exc).__name__}: {exc}{after}"
+        self._fail(url, reason, kind=kind)
+
+    def _request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        # The dedup filter drops a redirect back to an address this crawl already requested.
+        chain = request.meta.get("redirect_urls")
+        if chain and request.url in chain:
+            self._fail(chain[0], f"redirect loop: {' -> '.join([*chain, request.url])}", kind=request.meta.get("yq_kind", "article"))
 
     def _write_failures(self, spider: scrapy.Spider, reason: str) -> None:
         if not self.failures:
