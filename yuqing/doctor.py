@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from yuqing.settings import Settings
 
@@ -30,6 +32,13 @@ def _java() -> Check:
 def _binary(name: str, package: str, why: str, required: bool = True) -> Check:
     path = shutil.which(name)
     return Check(name, bool(path), path or f"not found ({why})", f"apt-get install -y {package}", required)
+
+
+def _browser(path: Path, name: str, package: str, setting: str) -> Check:
+    """Chromium and chromedriver at the configured paths (render: true sources; the crawl goes on without them)."""
+    ok = path.is_file() and os.access(path, os.X_OK)
+    detail = str(path) if ok else f"not at {path} (renders JavaScript pages of render: true sources; or set YQ_CRAWL__{setting})"
+    return Check(name, ok, detail, f"apt-get install -y {package}", required=False)
 
 
 def _module(name: str, why: str) -> Check:
@@ -74,7 +83,8 @@ def run_checks(settings: Settings) -> list[Check]:
     return [
         _java(),
         _binary("ffmpeg", "ffmpeg", "decodes media and is used to make demo clips", required=False),
-        _binary("chromium", "chromium chromium-driver", "renders JavaScript pages (render: true sources)", required=False),
+        _browser(settings.crawl.chromium_path, "chromium", "chromium", "CHROMIUM_PATH"),
+        _browser(settings.crawl.chromedriver_path, "chromedriver", "chromium-driver", "CHROMEDRIVER_PATH"),
         _module("pyspark", "cleaning"),
         _module("faster_whisper", "transcription"),
         _module("scrapy", "crawling"),
