@@ -20,7 +20,8 @@ stored), ``dedup/skipped`` (requests dropped because an earlier run stored them)
 ``dedup/duplicate`` (requested twice in this run), ``dedup/remembered`` (fingerprints saved).
 
 With ``JOBDIR`` the fingerprints requested in this run are also kept in ``<jobdir>/yuqing-seen.txt``
-so a resumed crawl does not schedule them again.
+so a crawl stopped with Ctrl-C and resumed does not schedule them again; a crawl that finishes
+removes the file.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -40,14 +42,39 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import run_in_thread
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.job import job_dir
+from scrapy.utils.request import fingerprint
 from twisted.internet.defer import Deferred
 
 from yuqing.errors import ObjectNotFound
+from yuqing.ids import canonical_url
 from yuqing.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
 _LOAD_THREADS = 8
+
+
+class CanonicalUrlFingerprinter:
+    """Scrapy's request fingerprint (REQUEST_FINGERPRINTER_CLASS) taken over the URL without tracking
+    parameters (``yuqing.ids.canonical_url``): an article linked as ``?from=list`` on a list page and
+    ``?from=rss`` in a feed is one request, fetched once and remembered once."""
+
+    def __init__(self) -> None:
+        self._cache: WeakKeyDictionary[Request, bytes] = WeakKeyDictionary()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CanonicalUrlFingerprinter:
+        return cls()
+
+    def fingerprint(self, request: Request) -> bytes:
+        if request not in self._cache:
+            self._cache[request] = fingerprint(request.replace(url=canonical_url(request.url)))
+        return self._cache[request]
+
+
+def url_fingerprint(url: str) -> bytes:
+    """The fingerprint a GET of ``url`` has in the seen-URL shards."""
+    return CanonicalUrlFingerprinter().fingerprint(Request(url))
 
 
 def parse_shard(data: bytes) -> set[bytes]:
@@ -129,7 +156,9 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         self.seen_before, self.loaded_keys = await run_in_thread(self._load)
         self.stats.set_value("dedup/seen_before", len(self.seen_before))
         self.stats.set_value("dedup/shards_loaded", len(self.loaded_keys))
-        logger.info("loaded %d seen URL fingerprints from %d shards under %s", len(self.seen_before), len(self.loaded_keys), self.prefix)
+        logger.info(
+            "loaded %d seen URL fingerprints from %d shards under %s", len(self.seen_before), len(self.loaded_keys), self.prefix
+        )
         if self._jobdir_path is not None:
             self._jobdir_path.parent.mkdir(parents=True, exist_ok=True)
             if self._jobdir_path.exists():
@@ -158,6 +187,7 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
             self.stats.inc_value("dedup/duplicate")
             return True
         if fingerprint in self.seen_before:
+            self.seen_now.add(fingerprint)  # counted once; a second link to it is a duplicate
             self.stats.inc_value("dedup/skipped")
             self.stats.inc_value("dedup/skipped_seen_before")  # read by crawlers.run
             return True
@@ -234,6 +264,8 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
     async def _close(self, reason: str) -> None:
         if self._jobdir_file is not None:
             self._jobdir_file.close()
+            if reason == "finished" and self._jobdir_path is not None:
+                self._jobdir_path.unlink()  # the job is done; the next run starts a new one in the same JOBDIR
         # The pipelines are closed by now, so every stored document has been flushed.
         await self._commit()
         if self.pending:
@@ -249,5 +281,6 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         for old in self.loaded_keys + self.written_keys:
             if old != key:
                 self.store.delete(old)
-        self.stats.set_value("dedup/compacted_shards", len(self.loaded_keys) + len(self.written_keys))
-        logger.info("merged %d seen-URL shards of %s into %s", len(self.loaded_keys) + len(self.written_keys), self.source, key)
+        merged_shards = len(self.loaded_keys) + len(self.written_keys)
+        self.stats.set_value("dedup/compacted_shards", merged_shards)
+        logger.info("merged %d seen-URL shards of %s into %s", merged_shards, self.source, key)

@@ -20,6 +20,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 
+from yuqing.ids import canonical_url
+
 logger = logging.getLogger(__name__)
 
 # Current desktop and mobile browsers (late 2026); override with YQ_CRAWL__USER_AGENTS.
@@ -46,7 +48,9 @@ DONT_BAN_RETRY = "yq_dont_ban_retry"  # set on a request to take bans as they co
 _SCAN_CHARS = 64 * 1024  # captcha markers are looked for at the start of a page
 
 
-def backoff_delay(attempt: int, base_s: float, max_s: float, retry_after_s: float | None = None, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int, base_s: float, max_s: float, retry_after_s: float | None = None, rng: random.Random | None = None
+) -> float:
     """Exponential backoff for the ``attempt``-th retry (1-based): ``base * 2**(attempt-1)``, up to 25 % jitter
     on top, at least the server's Retry-After, never more than ``max_s``."""
     delay = base_s * 2 ** (attempt - 1) * (1 + 0.25 * (rng or random).random())
@@ -95,6 +99,19 @@ class RandomUserAgentMiddleware:
         request.meta[RANDOM_UA] = True
 
 
+class RedirectLoopMiddleware:
+    """Stop a redirect chain that comes back to an address it already went through.
+
+    The dedup filter only catches loops of requests it filters; a retried request (dont_filter)
+    would otherwise bounce until REDIRECT_MAX_TIMES.
+    """
+
+    def process_request(self, request: Request) -> None:
+        chain = request.meta.get("redirect_urls")
+        if chain and canonical_url(request.url) in {canonical_url(u) for u in chain}:
+            raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, request.url])}")
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's RetryMiddleware (5xx, timeouts, dropped connections) with exponential backoff between tries.
 
@@ -109,19 +126,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         result = super().process_response(request, response)
         if isinstance(result, Request):
-            await self._wait(result, retry_after_seconds(response))
+            await self._wait(result, f"HTTP {response.status}", retry_after_seconds(response))
         return result
 
-    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
-            await self._wait(result, None)
+            await self._wait(result, f"{type(exception).__name__}: {exception}", None)
         return result
 
-    async def _wait(self, retry: Request, retry_after_s: float | None) -> None:
+    async def _wait(self, retry: Request, reason: str, retry_after_s: float | None) -> None:
         delay = backoff_delay(retry.meta["retry_times"], self.base_s, self.max_s, retry_after_s)
         self.crawler.stats.inc_value("retry/backoff_seconds", delay)
-        logger.debug("retrying %s in %.2fs", retry.url, delay)
+        logger.debug("retrying %s (%s) in %.2fs", retry.url, reason, delay)
         await sleep(delay)
 
 

@@ -91,8 +91,12 @@ class CrawlSettings(BaseModel):
     ban_http_codes: list[int] = Field(default_factory=lambda: [403, 429], description="statuses that mean the site blocks us")
     ban_markers: list[str] = Field(
         default_factory=lambda: [
-            r"<title>[^<]{0,80}(?:验证码|安全验证|人机验证|访问验证|滑动验证|captcha|Just a moment|Attention Required)",
-            r"g-recaptcha|h-captcha|cf-challenge|cf-turnstile|geetest_|nc_1_wrapper|/captcha/",
+            # The whole title is the challenge ("安全验证 - 某网"), not a headline about one ("警惕验证码诈骗").
+            (
+                r"<title>\s*(?:安全验证|人机验证|访问验证|滑动验证|身份验证|请输入验证码|验证码|captcha|Just a moment|Attention Required)"
+                r"[\s!.。！]*(?:[-|_–—]\s*[^<]{0,30})?</title>"
+            ),
+            r"/cdn-cgi/challenge-platform/|id=[\"']?nc_1_wrapper",  # Cloudflare and Aliyun challenge pages
         ],
         description="regexes (case-insensitive) over the start of a 200 page that mark a captcha/ban page",
     )

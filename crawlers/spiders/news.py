@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +18,12 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
-from crawlers.extract import extract_article
+from crawlers.extract import extraction_pool
 from crawlers.items import ArticleItem
 from crawlers.sources import Source
 from yuqing.contracts import RawDocument
 from yuqing.errors import ExtractionError
 from yuqing.ids import canonical_url, doc_id
-
 
 _MAX_SITEMAP_NESTING = 3  # robots.txt -> sitemap index -> sitemap
 
@@ -33,7 +32,7 @@ class NewsSpider(scrapy.Spider):
     """Lists (followed page by page), RSS/Atom feeds and sitemaps lead to articles.
 
     Every request has an errback, so a page that cannot be fetched (HTTP error after retries,
-    timeout, too large, redirect loop, ban) is recorded in ``raw/failures/<run_id>.jsonl``.
+    timeout, too large, redirect loop, ban) is recorded in ``raw/failures/<run_id>-<source>.jsonl``.
     """
 
     name = "news"
@@ -60,7 +59,8 @@ class NewsSpider(scrapy.Spider):
                 self._list_urls.add(start.url)
             # List pages, feeds and sitemaps change, so they skip the dedup filter (dont_filter).
             yield scrapy.Request(
-                start.url, callback=callback, errback=self._on_error, dont_filter=True, cb_kwargs={"page": 1}, meta={"yq_kind": start.kind}
+                start.url, callback=callback, errback=self._on_error, dont_filter=True, cb_kwargs={"page": 1},
+                meta={"yq_kind": start.kind},
             )
 
     def _is_article(self, url: str) -> bool:
@@ -87,8 +87,8 @@ class NewsSpider(scrapy.Spider):
         else:
             self._list_urls.add(next_url)
             yield scrapy.Request(
-                next_url, callback=self.parse_list, errback=self._on_error, dont_filter=True, cb_kwargs={"page": page + 1},
-                meta={"yq_kind": "list"},
+                next_url, callback=self.parse_list, errback=self._on_error, dont_filter=True,
+                cb_kwargs={"page": page + 1}, meta={"yq_kind": "list"},
             )
 
     def parse_feed(self, response: Response, page: int) -> Iterator[scrapy.Request]:
@@ -96,7 +96,8 @@ class NewsSpider(scrapy.Spider):
             self._fail(response.url, "feed is not text", kind="rss")
             return
         # A feed served as text/html would be parsed as HTML, where <link> is an empty element.
-        selector = response.selector if isinstance(response, XmlResponse) else scrapy.Selector(text=response.text, type="xml")
+        is_xml = isinstance(response, XmlResponse)
+        selector = response.selector if is_xml else scrapy.Selector(text=response.text, type="xml")
         selector.remove_namespaces()
         links = selector.xpath("//item/link/text() | //entry/link[not(@rel) or @rel='alternate']/@href").getall()
         for link in links:
@@ -107,7 +108,7 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response, page: int) -> Iterator[scrapy.Request]:
         """A sitemap, a sitemap index (newest max_list_pages sitemaps followed), or robots.txt's Sitemap: lines."""
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.text if isinstance(response, TextResponse) else response.body, base_url=response.url):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 if request := self._sitemap_request(url, page):
                     yield request
             return
@@ -147,12 +148,13 @@ class NewsSpider(scrapy.Spider):
         head = response.body[:2048]
         return response.body if b"<urlset" in head or b"<sitemapindex" in head else None
 
-    def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+    async def parse_article(self, response: Response) -> AsyncIterator[ArticleItem]:
         if not isinstance(response, TextResponse):
             self._fail(response.url, f"not an HTML page ({response.headers.get('Content-Type', b'?').decode()})")
             return
         try:
-            extracted = extract_article(response.text, response.url, self.source.selectors)
+            # In a worker process: extraction is most of the CPU time, and the reactor's thread has the rest.
+            extracted = await extraction_pool(self.crawler).extract(response.text, response.url, self.source.selectors)
         except ExtractionError as exc:
             self._fail(response.url, str(exc))
             return
@@ -214,8 +216,9 @@ class NewsSpider(scrapy.Spider):
     def _request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
         # The dedup filter drops a redirect back to an address this crawl already requested.
         chain = request.meta.get("redirect_urls")
-        if chain and request.url in chain:
-            self._fail(chain[0], f"redirect loop: {' -> '.join([*chain, request.url])}", kind=request.meta.get("yq_kind", "article"))
+        if chain and canonical_url(request.url) in {canonical_url(u) for u in chain}:
+            kind = request.meta.get("yq_kind", "article")
+            self._fail(chain[0], f"redirect loop: {' -> '.join([*chain, request.url])}", kind=kind)
 
     def _write_failures(self, spider: scrapy.Spider, reason: str) -> None:
         if not self.failures:
