@@ -189,7 +189,6 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         if fingerprint in self.seen_before:
             self.seen_now.add(fingerprint)  # counted once; a second link to it is a duplicate
             self.stats.inc_value("dedup/skipped")
-            self.stats.inc_value("dedup/skipped_seen_before")  # read by crawlers.run
             return True
         self.seen_now.add(fingerprint)
         self.stats.inc_value("dedup/new")

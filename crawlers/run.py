@@ -14,6 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from crawlers.settings import scrapy_settings
 from crawlers.sources import Source
 from crawlers.spiders.news import NewsSpider
+from yuqing.errors import CrawlError
 from yuqing.settings import Settings
 from yuqing.storage import ObjectStore
 
@@ -53,19 +54,30 @@ def run_crawl(
     run_id = run_id or new_run_id()
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    process = CrawlerProcess({"LOG_LEVEL": "WARNING", "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"}, install_root_handler=False)
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "LOG_INSTALL_ROOT_HANDLER": False,
+            "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        }
+    )
     # CrawlerProcess resets the "scrapy" logger to DEBUG; keep crawls quiet unless asked.
     logging.getLogger("scrapy").setLevel(max(logging.WARNING, logging.getLogger().level))
     crawlers = []
+    broken: dict[str, str] = {}
     for source in sources:
         crawler = process.create_crawler(NewsSpider)
         crawler.settings.frozen = False
         crawler.settings.setdict(scrapy_settings(settings, source, store, run_id), priority="spider")
         if on_article is not None:
             crawler.signals.connect(lambda item, response, spider: on_article(spider.name), signal=signals.item_scraped, weak=False)
-        process.crawl(crawler, source=source)
+        started = process.crawl(crawler, source=source)
+        # A source whose crawler cannot start (bad component, unreachable store) must not pass as "0 articles".
+        started.addErrback(lambda failure, name=source.name: broken.setdefault(name, failure.getErrorMessage()))
         crawlers.append((source, crawler))
     process.start()
+    if broken:
+        raise CrawlError("; ".join(f"source {name!r} could not crawl: {why}" for name, why in broken.items()))
     reports = []
     for source, crawler in crawlers:
         stats = crawler.stats.get_stats()
@@ -74,7 +86,7 @@ def run_crawl(
                 source=source.name,
                 articles=stats.get("item_scraped_count", 0),
                 failed=stats.get("articles/failed", 0),
-                skipped_seen=stats.get("dedup/skipped_seen_before", 0),
+                skipped_seen=stats.get("dedup/skipped", 0),
                 media=stats.get("media/stored", 0),
                 pages=stats.get("response_received_count", 0),
             )

@@ -4,7 +4,8 @@
     ├── ConfigError                 bad or missing settings (fix the config, then re-run)
     ├── RetryableError              worth trying again later (network, timeouts, busy servers)
     │   ├── StorageUnavailable      object store or database unreachable
-    │   └── UpstreamUnavailable     LLM server / remote site timed out or returned 5xx
+    │   ├── UpstreamUnavailable     LLM server / remote site timed out or returned 5xx
+    │   └── CrawlError              a source's crawler could not start or run
     └── PermanentError              retrying will not help; record the failure with its reason
         ├── ObjectNotFound          a key that should exist does not
         ├── InvalidInput            a document, media file or line that cannot be processed
@@ -36,6 +37,10 @@ class StorageUnavailable(RetryableError):
 
 class UpstreamUnavailable(RetryableError):
     """A remote service (LLM server, crawled site) failed transiently."""
+
+
+class CrawlError(RetryableError):
+    """A source's crawler could not start or run (its other sources still ran)."""
 
 
 class PermanentError(YuqingError):
