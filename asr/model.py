@@ -136,7 +136,15 @@ def _concatenate(parts: list[Path], destination: Path) -> str:
 
 
 def resolve_model(asr: ASRSettings, cache_dir: Path) -> Path:
-    """The model directory named by ``settings.asr.model``: ``"base"`` (bundled) or a folder."""
+    """The model named by ``settings.asr.model``: ``"base"`` (bundled) or a folder; a ``.pt`` file for openai-whisper."""
+    if asr.backend == "openai-whisper":
+        checkpoint = Path(asr.model).expanduser()
+        if not checkpoint.is_file():
+            raise ConfigError(
+                f"YQ_ASR__MODEL={asr.model} does not exist; openai-whisper needs a Whisper .pt checkpoint file "
+                "(its download links are not reachable from here: copy the file onto the worker)"
+            )
+        return checkpoint
     if asr.model == BUNDLED_MODEL_NAME:
         return bundled_model_dir(cache_dir)
     candidate = Path(asr.model).expanduser()

@@ -5,6 +5,11 @@ written atomically as soon as it is done, so a killed run loses at most the file
 Media that cannot be transcribed (``MediaError``) is recorded under
 ``transcripts/_failed/<sha256>.json`` with the reason and not tried again unless
 ``retry_failed=True``.
+
+Two ways in, with the same outcome records:
+    transcribe_pending   one process walks everything pending (``yuqing transcribe``)
+    transcribe_asset     one asset, as the Celery task ``asr.transcribe_media`` runs it
+                         (``yuqing transcribe --enqueue`` sends one per ``pending_media`` key)
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from asr.transcriber import Transcriber, load_transcriber
-from yuqing.errors import MediaError
+from asr.transcriber import BaseTranscriber, load_transcriber
+from yuqing.errors import InvalidInput, MediaError
 from yuqing.settings import Settings
 from yuqing.storage import ObjectStore, put_json
 
@@ -36,6 +42,16 @@ ProgressCallback = Callable[[int, int], None]
 class TranscribeFailure(BaseModel):
     sha256: str
     reason: str
+
+
+class AssetOutcome(BaseModel):
+    """What happened to one media asset (the return value of the ``asr.transcribe_media`` task)."""
+
+    sha256: str
+    key: str
+    status: Literal["transcribed", "skipped", "previously_failed", "failed"]
+    reason: str | None = Field(default=None, description="why it failed (status failed)")
+    audio_seconds: float = Field(default=0.0, description="audio transcribed (status transcribed)")
 
 
 class TranscribeReport(BaseModel):
@@ -57,16 +73,36 @@ def failure_key(sha256: str) -> str:
     return f"{FAILED_PREFIX}{sha256}.json"
 
 
+def media_sha256(key: str) -> str:
+    """The sha256 in a media key ``raw/media/<sha256>.<ext>``; ``InvalidInput`` for anything else."""
+    path = PurePosixPath(key)
+    sha256 = path.name.split(".", 1)[0]
+    if path.parent.as_posix() != MEDIA_PREFIX.rstrip("/") or not _SHA256.match(sha256):
+        raise InvalidInput(f"{key!r} is not a media key: media keys are {MEDIA_PREFIX}<sha256>.<ext>")
+    return sha256
+
+
 def media_keys(store: ObjectStore) -> dict[str, str]:
     """sha256 → key for every media object named ``raw/media/<sha256>.<ext>``."""
     keys: dict[str, str] = {}
     for key in store.list_keys(MEDIA_PREFIX):
-        sha256 = PurePosixPath(key).name.split(".", 1)[0]
-        if not _SHA256.match(sha256) or PurePosixPath(key).parent.as_posix() != MEDIA_PREFIX.rstrip("/"):
+        try:
+            sha256 = media_sha256(key)
+        except InvalidInput:
             logger.warning("ignoring %s: media keys are %s<sha256>.<ext>", key, MEDIA_PREFIX)
             continue
         keys.setdefault(sha256, key)
     return keys
+
+
+def pending_media(store: ObjectStore, *, retry_failed: bool = False) -> list[str]:
+    """Keys of the stored media with no transcript (and no recorded failure, unless ``retry_failed``)."""
+    outcomes = set(store.list_keys(TRANSCRIPTS_PREFIX))
+    return [
+        key
+        for sha256, key in sorted(media_keys(store).items())
+        if transcript_key(sha256) not in outcomes and (retry_failed or failure_key(sha256) not in outcomes)
+    ]
 
 
 def transcribe_pending(
@@ -75,7 +111,7 @@ def transcribe_pending(
     *,
     on_progress: ProgressCallback | None = None,
     retry_failed: bool = False,
-    transcriber: Transcriber | None = None,
+    transcriber: BaseTranscriber | None = None,
 ) -> TranscribeReport:
     """Transcribe every stored media asset that has no transcript yet.
 
@@ -104,7 +140,12 @@ def transcribe_pending(
     if pending:
         active = transcriber if transcriber is not None else load_transcriber(settings)
         for done, (sha256, key) in enumerate(pending, start=1):
-            _transcribe_one(store, active, sha256, key, report, failed_before=failure_key(sha256) in outcomes)
+            outcome = _transcribe_one(store, active, sha256, key, failed_before=failure_key(sha256) in outcomes)
+            if outcome.status == "failed":
+                report.failed.append(TranscribeFailure(sha256=sha256, reason=outcome.reason or ""))
+            else:
+                report.transcribed += 1
+                report.audio_seconds += outcome.audio_seconds
             if on_progress:
                 on_progress(done, len(pending))
 
@@ -117,31 +158,53 @@ def transcribe_pending(
     return report
 
 
+def transcribe_asset(
+    store: ObjectStore,
+    key: str,
+    get_transcriber: Callable[[], BaseTranscriber],
+    *,
+    retry_failed: bool = False,
+) -> AssetOutcome:
+    """Transcribe one stored asset unless it already has an outcome; idempotent.
+
+    ``get_transcriber`` is called only when there is work to do, so a worker that is
+    handed media already transcribed never loads a model. ``InvalidInput`` for a key
+    that is not ``raw/media/<sha256>.<ext>``; ``ObjectNotFound`` when nothing is stored
+    there. Undecodable media is recorded as a failure, as ``transcribe_pending`` does.
+    """
+    sha256 = media_sha256(key)
+    if store.exists(transcript_key(sha256)):
+        logger.info("%s already has a transcript: skipped", key)
+        return AssetOutcome(sha256=sha256, key=key, status="skipped")
+    failed_before = store.exists(failure_key(sha256))
+    if failed_before and not retry_failed:
+        logger.info("%s failed in an earlier run: skipped (retry_failed to try again)", key)
+        return AssetOutcome(sha256=sha256, key=key, status="previously_failed")
+    return _transcribe_one(store, get_transcriber(), sha256, key, failed_before=failed_before)
+
+
 def _transcribe_one(
     store: ObjectStore,
-    transcriber: Transcriber,
+    transcriber: BaseTranscriber,
     sha256: str,
     key: str,
-    report: TranscribeReport,
     *,
     failed_before: bool,
-) -> None:
+) -> AssetOutcome:
     """Transcribe one asset and store the transcript, or record why it cannot be."""
     try:
         with store.local_file(key) as path:
             transcript = transcriber.transcribe(path, media_sha256=sha256, media_key=key)
     except MediaError as exc:
         logger.warning("cannot transcribe %s: %s", key, exc)
-        report.failed.append(TranscribeFailure(sha256=sha256, reason=str(exc)))
         put_json(store, failure_key(sha256), {
             "sha256": sha256,
             "key": key,
             "reason": str(exc),
             "failed_at": datetime.now(UTC).isoformat(),
         })
-        return
+        return AssetOutcome(sha256=sha256, key=key, status="failed", reason=str(exc))
     put_json(store, transcript_key(sha256), transcript.model_dump(mode="json"))
     if failed_before:
         store.delete(failure_key(sha256))  # a retry succeeded: the old failure no longer holds
-    report.transcribed += 1
-    report.audio_seconds += transcript.duration_s or 0.0
+    return AssetOutcome(sha256=sha256, key=key, status="transcribed", audio_seconds=transcript.duration_s or 0.0)

@@ -12,7 +12,7 @@ from celery import Celery
 
 QUEUES = ("crawl", "asr", "analysis", "alerts")
 
-app = Celery("yuqing", include=["analysis.tasks", "crawlers.tasks"])
+app = Celery("yuqing", include=["analysis.tasks", "asr.tasks", "crawlers.tasks"])
 
 
 def _config() -> dict[str, Any]:

@@ -165,12 +165,24 @@ def transcribe(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     retry_failed: Annotated[bool, typer.Option(help="try media that failed before again")] = False,
+    enqueue: Annotated[bool, typer.Option(help="send pending media to the Celery 'asr' queue instead")] = False,
 ) -> None:
     """Transcribe crawled audio/video that has no transcript yet."""
     from yuqing import pipeline
 
     try:
-        report = pipeline.transcribe(pipeline.Context.open(_settings(config, data_dir)), retry_failed=retry_failed)
+        settings = _settings(config, data_dir)
+        if enqueue:
+            from asr.stage import pending_media
+            from asr.tasks import transcribe_media
+            from yuqing.storage import open_store
+
+            keys = pending_media(open_store(settings), retry_failed=retry_failed)
+            for key in keys:
+                transcribe_media.delay(key, retry_failed=retry_failed)
+            console.print(f"queued {len(keys)} media on {settings.broker_url} (queue 'asr')")
+            return
+        report = pipeline.transcribe(pipeline.Context.open(settings), retry_failed=retry_failed)
     except YuqingError as exc:
         _fail(exc)
     console.print(report.model_dump_json(indent=2))

@@ -64,14 +64,30 @@ class LLMSettings(BaseModel):
 
 
 class ASRSettings(BaseModel):
-    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
-    model: str = Field(default="base", description="model directory, or 'base' for the bundled multilingual base")
+    backend: Literal["faster-whisper", "openai-whisper"] = Field(
+        default="faster-whisper", description="openai-whisper needs the optional extra: pip install 'yuqing[openai-whisper]'"
+    )
+    model: str = Field(
+        default="base",
+        description="faster-whisper: a CTranslate2 model directory, or 'base' for the bundled multilingual base; "
+        "openai-whisper: a .pt checkpoint file",
+    )
     device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = "int8"
-    beam_size: int = Field(default=5, ge=1)
+    compute_type: str = Field(default="int8", description="faster-whisper only (openai-whisper: float16 on CUDA, else float32)")
+    beam_size: int = Field(default=5, ge=1, description="beam 1 is only 1.2-1.5x faster and loses key words on Chinese")
+    batch_size: int = Field(default=8, ge=1, description="faster-whisper: speech pieces (<= 30 s, cut at pauses) decoded together")
     language: str | None = None
-    cpu_threads: int = Field(default=0, ge=0, description="0 = let CTranslate2 decide")
+    cpu_threads: int = Field(default=0, ge=0, description="0 = let the backend decide")
     max_duration_s: float = Field(default=4 * 3600, gt=0)
+
+    @model_validator(mode="after")
+    def _openai_whisper_needs_a_checkpoint(self) -> ASRSettings:
+        if self.backend == "openai-whisper" and not self.model.endswith(".pt"):
+            raise ValueError(
+                f"YQ_ASR__BACKEND=openai-whisper loads a .pt checkpoint, but YQ_ASR__MODEL={self.model!r}; "
+                "set YQ_ASR__MODEL to the checkpoint file (e.g. /models/large-v3.pt), or use YQ_ASR__BACKEND=faster-whisper"
+            )
+        return self
 
 
 class CrawlSettings(BaseModel):

@@ -47,6 +47,7 @@ def test_segments_have_ordered_timestamps_and_the_options_are_recorded(mp3_trans
     assert t.decode_options | {} == {
         "beam_size": 5, "temperature": 0.0, "condition_on_previous_text": False, "initial_prompt": None,
         "hotwords": None, "vad_filter": True, "language": None, "device": "cpu", "compute_type": "int8",
+        "batch_size": 8,
     }
     # Identity defaults to the crawler's naming when the caller gives none.
     assert t.media_key == f"raw/media/{t.media_sha256}.mp3"
@@ -101,11 +102,44 @@ def test_a_missing_file_is_a_media_error(transcriber: Transcriber, tmp_path: Pat
         transcriber.transcribe(tmp_path / "gone.mp3")
 
 
-def test_unsupported_backends_are_a_config_error() -> None:
+def test_unknown_backends_are_a_config_error() -> None:
     settings = Settings()
-    settings.asr.backend = "openai-whisper"
-    with pytest.raises(ConfigError, match="openai-whisper is not implemented yet.*YQ_ASR__BACKEND=faster-whisper"):
-        load_transcriber(settings)
     settings.asr.backend = "whisper.cpp"  # type: ignore[assignment]  # what a hand-built settings object could hold
     with pytest.raises(ConfigError, match="unknown ASR backend 'whisper.cpp'"):
         load_transcriber(settings)
+
+
+def test_english_is_detected_and_keeps_its_spaces(transcriber: Transcriber, media: Path) -> None:
+    t = transcriber.transcribe(media / "en.mp3")
+    assert t.language == "en" and t.language_probability is not None and t.language_probability > 0.5
+    heard = t.text.lower()
+    assert "fire" in heard and "police" in heard, t.text
+    assert " " in t.text and all(s.text.startswith(" ") for s in t.segments)
+    assert all(0 <= s.start < s.end <= t.duration_s for s in t.segments)
+
+
+class _CountingEncoder:
+    """Stands in for the CTranslate2 model object, counting encoder passes."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.encodes = 0
+
+    def encode(self, *args: object, **kwargs: object) -> object:
+        self.encodes += 1
+        return self.inner.encode(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_language_detection_and_decoding_share_one_encoder_pass_on_a_short_clip(
+    transcriber: Transcriber, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = _CountingEncoder(transcriber._model.model)
+    monkeypatch.setattr(transcriber._model, "model", counting)
+    t = transcriber.transcribe(media / "zh.mp3")
+    assert t.language == "zh" and "新华" in t.text
+    assert counting.encodes == 1, "a clip under 30 s needs one encoder pass (detection reuses it)"
+    transcriber.transcribe(media / "zh.mp3", language="zh")
+    assert counting.encodes == 2
