@@ -1,30 +1,36 @@
 """Crawl throughput on a loopback news site: bare Scrapy vs. Yuqing's spider, in the same run.
 
-    python bench/bench_crawl.py [--articles 2040] [--rounds 3] [--profile]
+    python bench/bench_crawl.py [--articles 2040] [--rounds 3] [--profile] [--baseline DIR]
 
 The site: ``--articles`` Chinese news articles (paragraphs drawn from the demo site's
 articles, 3-6 KB of text each, in two portal layouts with navigation, sidebars, related
-links, scripts and footers) behind paginated list pages (20 links a page, ``rel=next``).
-It is rendered once into memory and served by a small asyncio HTTP/1.1 server with
-keep-alive in this process; its own ceiling is measured first and its CPU time is
-reported per crawl, so it is known not to be the bottleneck.
+links, comment boxes, scripts and footers; half carry their date in <meta>, half only in
+the visible byline) behind paginated list pages (30 links a page, ``rel=next``). It is
+rendered once into memory and served by a small asyncio HTTP/1.1 server with keep-alive in
+this process; its own ceiling is measured first and its CPU time is reported per crawl, so
+it is known not to be the bottleneck.
 
-Three crawls, each in its own process (Scrapy's reactor starts once per process), run
-in alternating order for ``--rounds`` rounds so machine noise hits them alike:
+The crawls, each in its own process (Scrapy's reactor starts once per process), run in
+rotating order for ``--rounds`` rounds so machine noise hits them alike:
 
     bare      a minimal spider that follows the same list pages and fetches the same
               articles (title only, no extraction), Scrapy's default settings except
               CONCURRENT_REQUESTS_PER_DOMAIN = 8 like ours
-    bare+mw   the same spider with Yuqing's RandomUserAgentMiddleware and
-              ObjectStoreDupeFilter switched on (the middleware-only overhead)
-    yuqing    crawlers.run.run_crawl: NewsSpider with production settings (robots.txt,
-              UA, dedup, extraction, media and document pipelines) into a fresh local store
+    bare+mw   the same spider with Yuqing's RandomUserAgentMiddleware, ObjectStoreDupeFilter
+              and its CanonicalUrlFingerprinter switched on (the middleware-only overhead)
+    yuqing    crawlers.run.run_crawl: NewsSpider with production settings (robots.txt, UA,
+              retries and ban detection, dedup, extraction, media and document pipelines)
+              into a fresh local store
+    baseline  with ``--baseline DIR``: the yuqing crawl with the code in DIR (a checkout of
+              another commit), for before/after figures from one run
 
 Pages/s counts every response (robots.txt, list pages and articles) over the time from
-creating the CrawlerProcess to the end of the crawl. Reported: the median of the rounds
-per crawl, the median of the per-round ratios, and CPU milliseconds per page.
-``--profile`` also runs the yuqing crawl once under cProfile and prints where its main
-thread spends time.
+creating the CrawlerProcess to the end of the crawl. Reported: the median of the rounds per
+crawl, the median of the per-round ratios, and CPU milliseconds per page in the crawler's
+process and in its extraction workers (crawlers.extract.ExtractionPool). On a shared machine
+pages/s follows the CPU share the crawls get; the crawler-process CPU ratio is what the
+pages/s ratio approaches when a core is free for the extraction worker. ``--profile`` also
+runs the yuqing crawl once under cProfile and prints where its main thread spends time.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import random
 import resource
@@ -48,8 +55,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-PER_PAGE = 20
-VARIANTS = ("bare", "bare+mw", "yuqing")
+PER_PAGE = 30  # list pages stay within crawl.depth_limit (100) for the default site size
+VARIANTS = ("bare", "bare+mw", "yuqing", "baseline")
 
 # ───────────────────────────── the site ─────────────────────────────
 
@@ -262,14 +269,16 @@ def _run_bare(base: str, data: Path, middlewares: bool) -> dict[str, Any]:
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     if middlewares:
+        from crawlers import settings as ours
         from yuqing.storage import LocalStore
 
         settings.update(
             DOWNLOADER_MIDDLEWARES={
                 "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
-                "crawlers.middlewares.RandomUserAgentMiddleware": 400,
+                "crawlers.middlewares.RandomUserAgentMiddleware": ours.DOWNLOADER_MIDDLEWARES["crawlers.middlewares.RandomUserAgentMiddleware"],
             },
-            DUPEFILTER_CLASS="crawlers.dupefilter.ObjectStoreDupeFilter",
+            DUPEFILTER_CLASS=ours.DUPEFILTER_CLASS,
+            REQUEST_FINGERPRINTER_CLASS=ours.REQUEST_FINGERPRINTER_CLASS,
             YQ_OBJECT_STORE=LocalStore(data / "store"),
             YQ_SOURCE="bench",
             YQ_RUN_ID="bench",
@@ -297,46 +306,56 @@ def _run_yuqing(base: str, data: Path) -> dict[str, Any]:
     )
     report = run_crawl(settings, [source], open_store(settings))
     [s] = report.sources
-    return {"seconds": report.seconds, "pages": s.pages, "articles": s.articles, "failed": s.failed}
+    stored = sum(1 for path in (data / "store/raw/docs").rglob("*.jsonl") for _ in path.open(encoding="utf-8"))
+    return {"seconds": report.seconds, "pages": s.pages, "articles": stored, "failed": s.failed}
 
 
 def worker(variant: str, base: str, data: Path, profile: Path | None) -> None:
     def crawl() -> dict[str, Any]:
-        return _run_yuqing(base, data) if variant == "yuqing" else _run_bare(base, data, middlewares=variant == "bare+mw")
+        if variant in ("yuqing", "baseline"):  # the baseline's code comes first on PYTHONPATH
+            return _run_yuqing(base, data)
+        return _run_bare(base, data, middlewares=variant == "bare+mw")
 
-    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     if profile:
         profiler = cProfile.Profile()
         result = profiler.runcall(crawl)
         profiler.dump_stats(profile)
     else:
         result = crawl()
-    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["cpu_s"] = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    result["main_cpu_s"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result["process_cpu_s"] = after.ru_utime + after.ru_stime  # with start-up; the rest of cpu_s is extraction workers
     print(json.dumps(result))
 
 
 # ───────────────────────────── the driver ─────────────────────────────
 
 
-def _server_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only serves the site meanwhile
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
-def run_variant(variant: str, base: str, tmp: Path, profile: Path | None = None) -> dict[str, Any]:
+def run_variant(variant: str, base: str, tmp: Path, profile: Path | None = None, baseline: Path | None = None) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(dir=tmp, prefix=variant.replace("+", "-") + "-"))
     cmd = [sys.executable, __file__, "--worker", variant, "--base", base, "--data", str(data)]
     if profile:
         cmd += ["--profile-to", str(profile)]
-    cpu0 = _server_cpu()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = None
+    if variant == "baseline":
+        assert baseline is not None
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(baseline), os.environ.get("PYTHONPATH")]))}
+    server0, children0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    server_cpu, crawl_cpu = _cpu(resource.RUSAGE_SELF) - server0, _cpu(resource.RUSAGE_CHILDREN) - children0
     if done.returncode != 0:
         raise SystemExit(f"{variant} crawl failed:\n{done.stdout}\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if not result["pages"] or result["failed"]:
         raise SystemExit(f"{variant} crawl fetched {result['pages']} pages, {result['failed']} failed:\n{done.stderr[-3000:]}")
-    result["server_cpu_s"] = _server_cpu() - cpu0
+    # This process only serves the site meanwhile; the crawl's process reaps its extraction workers.
+    result["server_cpu_s"], result["cpu_s"] = server_cpu, crawl_cpu
     return result
 
 
@@ -364,10 +383,10 @@ def server_ceiling(site: Site, requests: int = 4000) -> tuple[float, float]:
         "import asyncio, sys, json; sys.path.insert(0, sys.argv[1]); from bench_crawl import _hammer; "
         "asyncio.run(_hammer(sys.argv[2], [p.encode() for p in json.loads(sys.stdin.read())], 8))"
     )
-    cpu0, t0 = _server_cpu(), time.perf_counter()
+    cpu0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
     subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), site.url],
                    input=json.dumps([p.decode() for p in paths]), text=True, check=True)
-    seconds, cpu = time.perf_counter() - t0, _server_cpu() - cpu0
+    seconds, cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
     return requests / seconds, 1000 * cpu / requests
 
 
@@ -377,6 +396,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=VARIANTS, action="append", help="run only these crawls (repeatable)")
     parser.add_argument("--profile", action="store_true", help="also profile one yuqing crawl")
+    parser.add_argument("--baseline", type=Path, help="also crawl with the Yuqing code in this directory (a checkout of "
+                        "another commit, e.g. from 'git worktree add'), as the 'baseline' crawl: before/after in one run")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -390,21 +411,25 @@ def main() -> None:
     responses = build_site(args.articles)
     sizes = [len(r) for p, r in responses.items() if p.startswith(b"/news/2")]
     site = Site(responses)
-    variants = args.only or list(VARIANTS)
+    variants = args.only or [v for v in VARIANTS if v != "baseline" or args.baseline]
+    if "baseline" in variants and not args.baseline:
+        parser.error("--only baseline needs --baseline DIR")
     print(f"site: {args.articles} articles + {(args.articles + PER_PAGE - 1) // PER_PAGE} list pages, "
           f"article pages {min(sizes) // 1024}-{max(sizes) // 1024} KB (built in {time.perf_counter() - t0:.1f}s)")
     ceiling, server_ms = server_ceiling(site)
     print(f"server ceiling: {ceiling:.0f} requests/s with 8 keep-alive connections, {server_ms:.2f} ms server CPU per request")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the crawls")
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
         for round_ in range(args.rounds):
             order = variants[round_ % len(variants):] + variants[: round_ % len(variants)]
             for variant in order:
-                r = run_variant(variant, site.url, Path(tmp))
+                r = run_variant(variant, site.url, Path(tmp), baseline=args.baseline)
                 results[variant].append(r)
                 print(f"  round {round_ + 1} {variant:8s} {r['pages'] / r['seconds']:6.1f} pages/s  "
-                      f"({r['pages']} pages, {r['articles']} articles, {r['failed']} failed, {r['seconds']:.1f}s, "
-                      f"{1000 * r['cpu_s'] / r['pages']:.1f} ms CPU/page, server {1000 * r['server_cpu_s'] / r['pages']:.2f} ms/page)",
+                      f"({r['pages']} pages, {r['articles']} articles, {r['seconds']:.1f}s; CPU ms/page: "
+                      f"crawler {1000 * r['main_cpu_s'] / r['pages']:.1f}, extraction workers "
+                      f"{1000 * (r['cpu_s'] - r['process_cpu_s']) / r['pages']:.1f}, server {1000 * r['server_cpu_s'] / r['pages']:.2f})",
                       flush=True)
         if args.profile:
             profile = Path(tmp) / "yuqing.prof"
@@ -421,16 +446,31 @@ def main() -> None:
     print(f"\nmedian of {args.rounds} rounds (pages/s counts robots.txt, list pages and articles):")
     for variant in variants:
         rates = [rate(r) for r in results[variant]]
-        cpu = statistics.median(1000 * r["cpu_s"] / r["pages"] for r in results[variant])
-        print(f"  {variant:8s} {statistics.median(rates):6.1f} pages/s  (min {min(rates):.1f}, max {max(rates):.1f}; {cpu:.1f} ms CPU/page)")
+        main = statistics.median(1000 * r["main_cpu_s"] / r["pages"] for r in results[variant])
+        workers = statistics.median(1000 * (r["cpu_s"] - r["process_cpu_s"]) / r["pages"] for r in results[variant])
+        print(f"  {variant:8s} {statistics.median(rates):6.1f} pages/s  (min {min(rates):.1f}, max {max(rates):.1f}; "
+              f"CPU ms/page: crawler process {main:.1f}, extraction workers {workers:.1f})")
 
     def ratio(a: str, b: str) -> float:
         return statistics.median(rate(x) / rate(y) for x, y in zip(results[a], results[b]))
 
+    def cpu_ratio(a: str, b: str) -> float:
+        return statistics.median(y["main_cpu_s"] / y["pages"] for y in results[b]) / statistics.median(
+            x["main_cpu_s"] / x["pages"] for x in results[a]
+        )
+
+    print(f"load average after the crawls: {os.getloadavg()[0]:.1f}")
     if {"bare", "yuqing"} <= set(variants):
-        print(f"ratio yuqing / bare:   {ratio('yuqing', 'bare'):.2f}  (target >= 0.85 and >= 150 pages/s)")
+        yuqing = statistics.median(rate(r) for r in results["yuqing"])
+        met = ratio("yuqing", "bare") >= 0.85 and yuqing >= 150
+        print(f"ratio yuqing / bare:   {ratio('yuqing', 'bare'):.2f}  ({yuqing:.0f} pages/s; target >= 0.85 and >= 150 pages/s: "
+              f"{'met' if met else 'not met'}); crawler-process CPU ratio {cpu_ratio('yuqing', 'bare'):.2f}")
+    if {"baseline", "yuqing"} <= set(variants):
+        print(f"ratio yuqing / baseline: {ratio('yuqing', 'baseline'):.2f}  (this checkout against {args.baseline}); "
+              f"crawler-process CPU ratio {cpu_ratio('yuqing', 'baseline'):.2f}")
     if {"bare", "bare+mw"} <= set(variants):
-        print(f"ratio bare+mw / bare:  {ratio('bare+mw', 'bare'):.2f}  (UA middleware + ObjectStoreDupeFilter only)")
+        print(f"ratio bare+mw / bare:  {ratio('bare+mw', 'bare'):.2f}  (UA middleware + dedup filter only); "
+              f"crawler-process CPU ratio {cpu_ratio('bare+mw', 'bare'):.2f}")
 
 
 if __name__ == "__main__":

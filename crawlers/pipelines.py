@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
@@ -88,21 +88,34 @@ class MediaPipeline(FilesPipeline):
 
 
 class RawDocumentPipeline:
-    """Stores the page as fetched and appends the RawDocument to this run's JSONL shards.
+    """Stores the page as fetched (``raw/html/<doc id>.html``) and the RawDocument in this run's JSONL shards.
 
-    Shards are ``raw/docs/date=<crawl date>/<run_id>-<source>-<n>.jsonl``, written every
-    ``YQ_DOCS_FLUSH_EVERY`` documents, so an interrupted crawl keeps what it stored. The
-    source is in the name because one run crawls several sources in parallel.
+    Shards are ``raw/docs/date=<crawl date>/<run_id>-<source>-<n>.jsonl``. Pages and documents
+    are written in batches of ``YQ_DOCS_FLUSH_EVERY`` documents (or ``YQ_DOCS_FLUSH_BYTES`` of
+    pages) by a thread off the reactor: the pages first, then the shard whose lines name them, so
+    a document line never points at a page that is not stored, and an interrupted crawl keeps
+    every batch written before it. A batch is taken whole when it fills (later documents start the
+    next one) and written while the crawl goes on; at most ``MAX_BATCHES_IN_FLIGHT`` at a time,
+    beyond which items wait. The source is in the shard name because one run crawls several
+    sources in parallel. ObjectStoreDupeFilter reads these shards to learn which articles are
+    durably stored; since no item waits for its own batch, every article's ``item_scraped`` comes
+    before the shard that holds it is written.
     """
 
-    def __init__(self, store: ObjectStore, run_id: str, source: str, flush_every: int) -> None:
+    MAX_BATCHES_IN_FLIGHT = 4
+
+    def __init__(self, store: ObjectStore, run_id: str, source: str, flush_every: int, flush_bytes: int = 16 << 20) -> None:
         self.store = store
         self.run_id = run_id
         self.source = source
         self.flush_every = flush_every
+        self.flush_bytes = flush_bytes
+        self.pages: list[tuple[str, bytes]] = []
         self.pending: dict[str, list[str]] = defaultdict(list)
+        self.pending_bytes = 0
         self.shard_number = 0
         self.stored = 0
+        self.writing: deque[asyncio.Future[None]] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RawDocumentPipeline:
@@ -112,28 +125,53 @@ class RawDocumentPipeline:
             settings["YQ_RUN_ID"],
             settings["YQ_SOURCE"],
             settings.getint("YQ_DOCS_FLUSH_EVERY", 200),
+            settings.getint("YQ_DOCS_FLUSH_BYTES", 16 << 20),
         )
 
     async def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
         document: RawDocument = item["document"]
-        html_key = f"raw/html/{document.id}.html"
-        await asyncio.to_thread(self.store.put_bytes, html_key, item["html"], "text/html")
-        document.html_key = html_key
-        day = document.crawled_at.date().isoformat()
-        self.pending[day].append(document.model_dump_json())
+        document.html_key = f"raw/html/{document.id}.html"
+        if len(self.writing) >= self.MAX_BATCHES_IN_FLIGHT:
+            await asyncio.wait(self.writing, return_when=asyncio.FIRST_COMPLETED)  # the store is slower than the crawl
+        self.pages.append((document.html_key, item["html"]))
+        self.pending[document.crawled_at.date().isoformat()].append(document.model_dump_json())
+        self.pending_bytes += len(item["html"])
         self.stored += 1
-        if self.stored % self.flush_every == 0:
-            await asyncio.to_thread(self._flush)
+        if len(self.pages) >= self.flush_every or self.pending_bytes >= self.flush_bytes:
+            self._start_batch()
         return item
 
-    def _flush(self) -> None:
+    def _start_batch(self) -> None:
+        pages, shards = self._take_batch()
+        if not pages:
+            return
+        writing = asyncio.ensure_future(asyncio.to_thread(self._write, pages, shards))
+        self.writing.append(writing)
+        writing.add_done_callback(self._batch_done)
+
+    def _batch_done(self, writing: asyncio.Future[None]) -> None:
+        self.writing.remove(writing)
+        if not writing.cancelled() and writing.exception() is not None:
+            logger.error("could not store a batch of documents of %s (fetched again next run): %s", self.source, writing.exception())
+
+    def _take_batch(self) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+        """This batch's pages and shards (numbered now, in order); later documents start a new batch."""
+        shards = []
         for day, lines in self.pending.items():
-            if lines:
-                self.shard_number += 1
-                key = f"raw/docs/date={day}/{self.run_id}-{self.source}-{self.shard_number:04d}.jsonl"
-                self.store.put_bytes(key, ("\n".join(lines) + "\n").encode("utf-8"), "application/x-ndjson")
-        self.pending.clear()
+            self.shard_number += 1
+            key = f"raw/docs/date={day}/{self.run_id}-{self.source}-{self.shard_number:04d}.jsonl"
+            shards.append((key, ("\n".join(lines) + "\n").encode("utf-8")))
+        pages = self.pages
+        self.pages, self.pending, self.pending_bytes = [], defaultdict(list), 0
+        return pages, shards
 
-    def close_spider(self, spider: Spider | None = None) -> None:
-        self._flush()
+    def _write(self, pages: list[tuple[str, bytes]], shards: list[tuple[str, bytes]]) -> None:
+        for key, html in pages:
+            self.store.put_bytes(key, html, "text/html")
+        for key, data in shards:
+            self.store.put_bytes(key, data, "application/x-ndjson")
 
+    async def close_spider(self, spider: Spider | None = None) -> None:
+        self._start_batch()
+        # Failures were logged by _batch_done; the pipelines must close regardless.
+        await asyncio.gather(*self.writing, return_exceptions=True)

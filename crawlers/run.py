@@ -71,9 +71,9 @@ def run_crawl(
         crawler.settings.setdict(scrapy_settings(settings, source, store, run_id), priority="spider")
         if on_article is not None:
             crawler.signals.connect(lambda item, response, spider: on_article(spider.name), signal=signals.item_scraped, weak=False)
-        started = process.crawl(crawler, source=source)
+        crawling = process.crawl(crawler, source=source)
         # A source whose crawler cannot start (bad component, unreachable store) must not pass as "0 articles".
-        started.addErrback(lambda failure, name=source.name: broken.setdefault(name, failure.getErrorMessage()))
+        crawling.addErrback(lambda failure, name=source.name: broken.setdefault(name, failure.getErrorMessage()))
         crawlers.append((source, crawler))
     process.start()
     if broken:

@@ -1,9 +1,11 @@
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawlers.extract import extract_article, parse_datetime
+from crawlers import extract
+from crawlers.extract import ExtractionPool, extract_article, parse_datetime
 from crawlers.middlewares import RandomUserAgentMiddleware
 from crawlers.sources import Selectors
 from yuqing.errors import ExtractionError
@@ -58,6 +60,49 @@ def test_javascript_shell_is_an_extraction_error_that_says_what_to_do():
     shell = "<html><body><div id='app'></div><script>render({body: '正文'})</script></body></html>"
     with pytest.raises(ExtractionError, match="render: true"):
         extract_article(shell, "http://site/js.html")
+
+
+def test_visible_byline_date_and_selector_overrides_for_metadata():
+    page = PAGE.replace('<meta property="article:published_time" content="2026-11-12T09:30:00+08:00">', "").replace(
+        "<h1>", '<p class="byline">2026-11-11 18:05 来源：华夏日报</p><h1>'
+    )
+    article = extract_article(page, "http://site/a.html")
+    assert article.published_at == datetime(2026, 11, 11, 18, 5, tzinfo=CST)
+    article = extract_article(page, "http://site/a.html", Selectors(published_at="p.byline", author="nav"))
+    assert article.published_at == datetime(2026, 11, 11, 18, 5, tzinfo=CST)
+    assert article.author == "首页 | 财经 | 科技"
+
+
+def test_extraction_pool_gives_what_inline_extraction_gives_and_outlives_its_worker(monkeypatch):
+    monkeypatch.setattr(extract, "_START_AFTER", 0)  # start the worker at the first page
+    url = "http://site/huaxia/2026/1112/recall.html"
+    shell = "<html><body><div id='app'></div><script>load()</script></body></html>"
+
+    async def crawl() -> None:
+        pool = ExtractionPool()
+        pool.acquire(1)
+        try:
+            assert await pool.extract(PAGE, url) == extract_article(PAGE, url)  # inline while the worker starts
+            [worker] = pool.workers
+            for _ in range(600):
+                if worker.ready:
+                    break
+                await asyncio.sleep(0.05)
+            assert worker.ready, "the extraction worker did not start"
+            results = await asyncio.gather(*(pool.extract(PAGE, url, Selectors(title="nav")) for _ in range(5)))
+            assert results == [extract_article(PAGE, url, Selectors(title="nav"))] * 5
+            assert pool.offloaded == 5
+            with pytest.raises(ExtractionError, match="render: true"):  # raised in the worker, re-raised here
+                await pool.extract(shell, url)
+
+            worker.process.kill()
+            worker.process.wait()
+            assert await pool.extract(PAGE, url) == extract_article(PAGE, url)  # back to extracting inline
+        finally:
+            pool.release()
+        assert worker.process.returncode is not None and not pool.workers
+
+    asyncio.run(crawl())
 
 
 def test_random_user_agent_is_set_unless_pinned():
