@@ -123,6 +123,13 @@ class CrawlSettings(BaseModel):
     flush_every: int = Field(default=200, ge=1, description="documents and seen URLs are saved every this many articles")
     seen_compact_after: int = Field(default=64, ge=2, description="merge a source's seen-URL shards once there are this many")
 
+    # render: true sources (headless Chromium through Selenium; Debian packages chromium chromium-driver)
+    render_pool_size: int = Field(default=2, ge=1, le=16, description="headless Chromium drivers per render source")
+    render_wait_s: float = Field(default=10.0, gt=0, description="most seconds to wait for a source's wait_for selector")
+    render_page_load_timeout_s: float = Field(default=30.0, gt=0, description="most seconds for one page load")
+    chromium_path: Path = Path("/usr/bin/chromium")
+    chromedriver_path: Path = Path("/usr/bin/chromedriver")
+
     @field_validator("ban_markers")
     @classmethod
     def _markers_compile(cls, markers: list[str]) -> list[str]:
@@ -140,12 +147,6 @@ class CrawlSettings(BaseModel):
             if urlparse(proxy).scheme not in ("http", "https") or not urlparse(proxy).netloc:
                 raise ValueError(f"YQ_CRAWL__PROXIES: {proxy!r} must look like http://host:port")
         return proxies
-    # render: true sources (headless Chromium through Selenium; Debian packages chromium chromium-driver)
-    render_pool_size: int = Field(default=2, ge=1, le=16, description="headless Chromium drivers per render source")
-    render_wait_s: float = Field(default=10.0, gt=0, description="most seconds to wait for a source's wait_for selector")
-    render_page_load_timeout_s: float = Field(default=30.0, gt=0, description="most seconds for one page load")
-    chromium_path: Path = Path("/usr/bin/chromium")
-    chromedriver_path: Path = Path("/usr/bin/chromedriver")
 
 
 class CleanSettings(BaseModel):
