@@ -127,5 +127,5 @@ def test_the_backend_needs_a_checkpoint_file_in_settings(tmp_path: Path) -> None
 
 def test_without_the_extra_loading_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "whisper", None)  # as if openai-whisper were not installed
-    with pytest.raises(ConfigError, match=r"whisper is not installed; install the optional extra: pip install 'yuqing\[openai-whisper\]'"):
+    with pytest.raises(ConfigError, match=r"(torch|whisper) is not installed; install the optional extra: pip install 'yuqing\[openai-whisper\]'"):
         OpenAIWhisperTranscriber(tmp_path / "any.pt")
