@@ -7,5 +7,6 @@ load the output without Spark.
 Modules: ``text`` and ``minhash`` (pure Python/numpy, one document at a time),
 ``graph`` (connected components), ``schema`` (contracts → Spark types),
 ``transforms`` (DataFrame → DataFrame), ``extract``/``load``/``fs`` (I/O through
-Spark and Hadoop), ``report`` (the run report), ``compat`` (version quirks).
+Spark and Hadoop), ``index`` (the stored de-duplication index that incremental runs
+read instead of old documents), ``report`` (the run report).
 """

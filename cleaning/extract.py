@@ -4,12 +4,14 @@ Layout (see DESIGN.md)::
 
     <root>/raw/docs/date=YYYY-MM-DD/<run>.jsonl   RawDocument per line; date = crawl day
     <root>/transcripts/<sha256>.json              one Transcript each (transcripts/_failed/ is skipped)
-    <root>/clean/date=YYYY-MM-DD/part-*.parquet   the previous output (incremental runs)
+    <root>/clean/date=YYYY-MM-DD/part-*.parquet   the previous output (incremental runs: only the
+                                                  partitions they rewrite; see ``cleaning.index``)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
@@ -44,14 +46,14 @@ def read_raw_documents(spark: SparkSession, root_uri: str, since: date | None = 
     return raw
 
 
-def read_transcripts(spark: SparkSession, root_uri: str) -> DataFrame:
-    """(media_sha256, text) of every successful transcript; empty when there are none.
+def read_transcripts(spark: SparkSession, root_uri: str) -> DataFrame | None:
+    """(media_sha256, text) of every successful transcript; None when there are none.
 
     Only ``transcripts/*.json`` is read; failures kept under ``transcripts/_failed/`` never are.
     """
     folder = fs.join_uri(root_uri, TRANSCRIPTS)
     if not fs.glob(spark, fs.join_uri(folder, "*.json")):
-        return spark.createDataFrame([], transcript_schema())
+        return None
     # The folder (not a glob) with a file filter: Spark skips "_failed/" like any "_" path.
     # One JSON object per file, possibly pretty-printed: multiLine reads a file as one record.
     return (
@@ -62,8 +64,21 @@ def read_transcripts(spark: SparkSession, root_uri: str) -> DataFrame:
     )
 
 
-def read_clean(spark: SparkSession, clean_uri: str) -> DataFrame | None:
-    """The documents already under ``clean/`` (with ``date``), or None before the first run."""
+def clean_partitions(spark: SparkSession, clean_uri: str) -> list[date]:
+    """The days that have a ``date=`` partition under ``clean/`` (listed, not read)."""
+    prefix = f"{PARTITION_COLUMN}="
+    names = fs.list_directories(spark, clean_uri)
+    return [date.fromisoformat(name.removeprefix(prefix)) for name in names if name.startswith(prefix)]
+
+
+def read_clean(spark: SparkSession, clean_uri: str, days: Iterable[date] | None = None) -> DataFrame | None:
+    """The documents already under ``clean/`` (with ``date``), or None before the first run.
+
+    ``days`` limits the read to those partitions: the others are not opened.
+    """
     if not fs.glob(spark, fs.join_uri(clean_uri, f"{PARTITION_COLUMN}=*")):
         return None
-    return spark.read.schema(as_nullable(clean_table_schema())).parquet(clean_uri)
+    documents = spark.read.schema(as_nullable(clean_table_schema())).parquet(clean_uri)
+    if days is not None:
+        documents = documents.where(F.col(PARTITION_COLUMN).isin(sorted(days)))
+    return documents

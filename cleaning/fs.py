@@ -61,3 +61,19 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def read_text(spark: SparkSession, uri: str) -> str:
+    """The whole of a small UTF-8 object (as written by ``write_text``)."""
+    path, fs = _path_and_fs(spark, uri)
+    stream = fs.open(path)
+    try:
+        return str(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+    finally:
+        stream.close()
+
+
+def total_bytes(spark: SparkSession, uri: str) -> int:
+    """Bytes stored under ``uri`` (every file below it); 0 when it does not exist."""
+    path, fs = _path_and_fs(spark, uri)
+    return int(fs.getContentSummary(path).getLength()) if fs.exists(path) else 0

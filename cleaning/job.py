@@ -5,16 +5,33 @@
 
 ``run_clean`` is extract → transform → load:
 
-* extract (``cleaning.extract``): raw JSON lines, transcripts, and for incremental
-  runs (``since``) the documents already under ``clean/``;
-* transform (``cleaning.transforms``): clean, join transcripts, flag, de-duplicate;
-* load (``cleaning.load``): dynamic partition overwrite of ``clean/date=…``, then the
-  run report at ``clean/_reports/<run_id>.json``.
+* extract (``cleaning.extract``): raw JSON lines and transcripts, and for incremental
+  runs (``since``) the de-duplication index ``clean/_index/`` (``cleaning.index``);
+* transform (``cleaning.transforms``): clean, join transcripts, flag, then
+  de-duplicate: exact groups by content hash, MinHash + LSH candidates, exact
+  Jaccard verification, stories;
+* load (``cleaning.load``, ``cleaning.index``): dynamic partition overwrite of
+  ``clean/date=…`` and of the index, then the run report at ``clean/_reports/<run_id>.json``.
 
-Incremental runs clean only raw documents crawled on or after ``since``, but judge
-duplicates against everything already in ``clean/`` and rewrite it with the new
-story links, so a run never leaves a partition holding half its documents. The
-planned ``clean/_index/`` of stored signatures will let that step read less.
+A full run (no ``since``) cleans every raw document and rewrites ``clean/`` and the
+index. An incremental run cleans only raw documents crawled on or after ``since``
+and judges them against the index: the stored signatures are banded together with
+the new ones and candidate pairs are checked on the stored fingerprints, so older
+documents are neither read nor hashed again. A ``clean/`` partition is opened only to
+rewrite it: when a new document falls on that day, when a document there changes
+story (a new document turns out to be the earlier original, or joins two stories),
+or when one there was cleaned again from a re-crawl (it may move to another day; a
+partition left empty is deleted). A run never leaves a partition holding half its
+documents. Without an index (output from before it existed, or made with other
+MinHash parameters) the first incremental run rebuilds it from ``clean/`` once.
+
+Where the work goes (see ``bench/bench_cleaning.py``): a document's text crosses to
+Python once, where it is cleaned, measured, fingerprinted and MinHashed; the result is
+cached, and de-duplication scans a narrow projection of that cache (id, date, content
+hash, fingerprint, signature); only 64-bit keys and band buckets are shuffled to form
+candidates; the few candidates pick their fingerprints out with a broadcast join;
+story links of the documents that have any are broadcast to the write, so the
+documents themselves are shuffled once, to write one file per day.
 """
 
 from __future__ import annotations
@@ -29,10 +46,11 @@ from datetime import UTC, date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from cleaning import minhash
-from cleaning.extract import CLEAN, read_clean, read_raw_documents, read_transcripts
-from cleaning.fs import join_uri
+from cleaning import fs, minhash
+from cleaning.extract import CLEAN, TRANSCRIPTS, clean_partitions, read_clean, read_raw_documents, read_transcripts
+from cleaning.index import LINK_COLUMNS, index_uri, read_index, to_index, write_index
 from cleaning.load import remove_stale_partitions, write_clean, write_report
 from cleaning.report import CleanReport
 from cleaning.results import read_clean_documents
@@ -41,19 +59,23 @@ from cleaning.session import build_spark
 from cleaning.transforms import (
     DUPLICATE_EXACT,
     DUPLICATE_NEAR,
+    NODE,
     QUALITY_ISSUES,
     add_fingerprint,
+    add_minhash,
     add_partition_date,
+    add_story_node,
+    assign_stories,
+    attach_transcripts,
+    candidate_pairs,
     clean_documents,
     clean_transcripts,
-    deduplicate,
-    detect_language,
     drop_malformed,
-    flag_quality,
     is_well_formed,
-    join_transcripts,
     latest_crawl,
+    node_components,
     to_clean_documents,
+    verify_pairs,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,6 +88,13 @@ _PREPARED_COLUMNS = (
     "id", "url", "canonical_url", "source", "title", "text", "transcript_text", "media_sha256",
     "language", "published_at", "crawled_at", "quality_issues",
 )  # fmt: skip
+# What de-duplication reads of a document (the rest stays in the cache until the write).
+_ENTRY_COLUMNS = ("id", "published_at", "content_hash", "_fingerprint", "minhash", PARTITION_COLUMN)
+# Transcripts taking less storage than this are broadcast to the documents rather than joined by a shuffle.
+BROADCAST_TRANSCRIPTS_BYTES = 64 * 2**20
+# Story links of at most this many documents are broadcast to the write rather than joined by a shuffle.
+BROADCAST_LINKS_ROWS = 2_000_000
+_LINKS_SCHEMA = "id string, story_id string, duplicate_of string, duplicate_kind string"
 
 
 # --- Transform ---------------------------------------------------------------
@@ -73,27 +102,52 @@ _PREPARED_COLUMNS = (
 
 def prepare(
     raw: DataFrame,
-    transcripts: DataFrame,
+    transcripts: DataFrame | None,
     *,
     min_text_chars: int,
-    previous: DataFrame | None = None,
+    recrawled: bool = True,
+    broadcast_transcripts: bool = False,
+    num_perm: int = minhash.DEFAULT_NUM_PERM,
+    seed: int = minhash.DEFAULT_SEED,
 ) -> DataFrame:
-    """Clean documents (latest crawl of each), with transcripts, language, quality flags and fingerprint.
+    """Clean documents (latest crawl of each) with transcripts, language, quality flags, fingerprint, MinHash, date.
 
-    ``previous`` (already clean documents) joins the result, minus the ids cleaned again now.
+    ``recrawled=False`` says every id occurs once (the caller counted), which saves
+    the shuffle that picks each document's latest crawl.
     """
-    docs = latest_crawl(drop_malformed(raw))
-    docs = join_transcripts(clean_documents(docs), clean_transcripts(transcripts))
-    docs = flag_quality(detect_language(docs), min_text_chars).select(*_PREPARED_COLUMNS)
-    if previous is not None:
-        kept = previous.join(docs.select("id"), "id", "left_anti").select(*_PREPARED_COLUMNS)
-        docs = docs.unionByName(kept)
-    return add_fingerprint(docs)
+    docs = drop_malformed(raw)
+    if recrawled:
+        docs = latest_crawl(docs)
+    heard = clean_transcripts(transcripts) if transcripts is not None else None
+    docs = attach_transcripts(docs, heard, broadcast=broadcast_transcripts)
+    docs = clean_documents(docs, min_text_chars, num_perm=num_perm, seed=seed)
+    return add_partition_date(docs.select(*_PREPARED_COLUMNS, "_fingerprint", "content_hash", "minhash"))
 
 
-def link_stories(prepared: DataFrame, threshold: float, num_perm: int = minhash.DEFAULT_NUM_PERM) -> DataFrame:
-    """Duplicates and stories, the partition date, and exactly the contract's columns."""
-    return to_clean_documents(add_partition_date(deduplicate(prepared, threshold, num_perm=num_perm)))
+def with_own_story(docs: DataFrame) -> DataFrame:
+    """Every document its own story (what ``relink`` then corrects for the documents that have links)."""
+    return (
+        docs.withColumn("story_id", F.col("id"))
+        .withColumn("duplicate_of", F.lit(None).cast(T.StringType()))
+        .withColumn("duplicate_kind", F.lit(None).cast(T.StringType()))
+    )
+
+
+def relink(docs: DataFrame, links: DataFrame, *, broadcast: bool = True) -> DataFrame:
+    """``docs`` with their story columns replaced by those in ``links`` (id + the three), where it has a row."""
+    renamed = links.select("id", F.lit(True).alias("_relinked"), *(F.col(c).alias(f"_new_{c}") for c in LINK_COLUMNS))
+    joined = docs.join(F.broadcast(renamed) if broadcast else renamed, "id", "left")
+    for column in LINK_COLUMNS:
+        joined = joined.withColumn(column, F.when(F.col("_relinked"), F.col(f"_new_{column}")).otherwise(F.col(column)))
+    return joined.drop("_relinked", *(f"_new_{c}" for c in LINK_COLUMNS))
+
+
+def _verified_edges(entries: DataFrame, threshold: float, bands: int, rows: int) -> list[tuple[str, str]]:
+    """Node pairs with exact Jaccard ≥ threshold among LSH candidates (at least one side active)."""
+    pairs = verify_pairs(candidate_pairs(entries, bands, rows), entries, threshold)
+    edges = [(row.left, row.right) for row in pairs.select("left", "right").collect()]
+    logger.info("near-duplicate graph: %d verified pairs", len(edges))
+    return edges
 
 
 # --- The job -----------------------------------------------------------------
@@ -115,22 +169,36 @@ def _count_raw(raw: DataFrame) -> tuple[int, int, int]:
     return int(row["lines"]), int(row["well_formed"]), int(row["documents"])
 
 
-def _summarise(result: DataFrame, report: CleanReport) -> None:
-    row = result.agg(
-        F.count(F.lit(1)).alias("output_docs"),
+def _count_cleaned(prepared: DataFrame, report: CleanReport) -> set[date]:
+    """Quality flags of the documents cleaned now (into the report) and the days they fall on."""
+    row = prepared.agg(
+        *[F.count_if(F.array_contains("quality_issues", issue)).alias(issue) for issue in QUALITY_ISSUES],
+        F.collect_set(PARTITION_COLUMN).alias("days"),
+    ).first()
+    assert row is not None
+    report.flagged_by_issue = {issue: int(row[issue]) for issue in QUALITY_ISSUES}
+    return set(row["days"])
+
+
+def _duplicate_counts(links: DataFrame) -> tuple[int, int, int, int]:
+    """(rows, exact, near, stories with more than one member) among documents with their story columns."""
+    row = links.agg(
+        F.count(F.lit(1)).alias("rows"),
         F.count_if(F.col("duplicate_kind") == DUPLICATE_EXACT).alias("exact"),
         F.count_if(F.col("duplicate_kind") == DUPLICATE_NEAR).alias("near"),
         F.count_distinct("duplicate_of").alias("clusters"),
-        *[F.count_if(F.array_contains("quality_issues", issue)).alias(issue) for issue in QUALITY_ISSUES],
-        F.sort_array(F.collect_set(F.col(PARTITION_COLUMN).cast("string"))).alias("dates"),
     ).first()
     assert row is not None
-    report.output_docs = int(row["output_docs"])
-    report.exact_duplicates = int(row["exact"])
-    report.near_duplicates = int(row["near"])
-    report.clusters = int(row["clusters"])
-    report.flagged_by_issue = {issue: int(row[issue]) for issue in QUALITY_ISSUES}
-    report.partitions_written = list(row["dates"])
+    return int(row["rows"]), int(row["exact"]), int(row["near"]), int(row["clusters"])
+
+
+class _Params:
+    """What every step of a run needs to know."""
+
+    def __init__(self, spark: SparkSession, clean_uri: str, threshold: float, num_perm: int, seed: int) -> None:
+        self.spark, self.clean_uri, self.threshold = spark, clean_uri, threshold
+        self.num_perm, self.seed = num_perm, seed
+        self.bands, self.rows = minhash.choose_banding(num_perm, threshold)
 
 
 def run_clean(
@@ -142,6 +210,8 @@ def run_clean(
     threshold: float = 0.8,
     min_text_chars: int = 40,
     run_id: str | None = None,
+    num_perm: int = minhash.DEFAULT_NUM_PERM,
+    seed: int = minhash.DEFAULT_SEED,
 ) -> CleanReport:
     """Clean ``<input_uri>/raw/docs`` (+ ``transcripts``) into ``<output_uri>/clean``; safe to re-run.
 
@@ -149,11 +219,14 @@ def run_clean(
     Returns the run report, which is also written to ``clean/_reports/<run_id>.json``.
     """
     started = time.perf_counter()
-    bands, rows = minhash.choose_banding(minhash.DEFAULT_NUM_PERM, threshold)
+    params = _Params(spark, fs.join_uri(output_uri, CLEAN), threshold, num_perm, seed)
     report = CleanReport(
-        run_id=run_id or new_run_id(), started_at=datetime.now(UTC), since=since, lsh_bands=bands, lsh_rows=rows
+        run_id=run_id or new_run_id(),
+        started_at=datetime.now(UTC),
+        since=since,
+        lsh_bands=params.bands,
+        lsh_rows=params.rows,
     )
-    clean_uri = join_uri(output_uri, CLEAN)
 
     # Extract
     raw = read_raw_documents(spark, input_uri, since)
@@ -162,32 +235,177 @@ def run_clean(
     report.dropped_by_reason = {DROPPED_MALFORMED: lines - well_formed, DROPPED_SUPERSEDED: well_formed - documents}
     if raw is None or documents == 0:
         logger.info("nothing to clean under %s (since=%s)", input_uri, since)
-        return _finish(spark, clean_uri, report, started)
+        return _finish(spark, params.clean_uri, report, started)
     transcripts = read_transcripts(spark, input_uri)
-    previous = read_clean(spark, clean_uri) if since is not None else None
+    small = transcripts is not None and (
+        fs.total_bytes(spark, fs.join_uri(input_uri, TRANSCRIPTS)) <= BROADCAST_TRANSCRIPTS_BYTES
+    )
 
-    # Transform: cached because de-duplication reads the prepared documents several times.
-    prepared = prepare(raw, transcripts, min_text_chars=min_text_chars, previous=previous).persist()
+    # Transform, cached: de-duplication reads it several times, the write once.
+    prepared = prepare(
+        raw,
+        transcripts,
+        min_text_chars=min_text_chars,
+        recrawled=well_formed > documents,
+        broadcast_transcripts=small,
+        num_perm=num_perm,
+        seed=seed,
+    ).persist()
+    # A projection of the cache: de-duplication scans these columns only.
+    entries = add_story_node(prepared.select(*_ENTRY_COLUMNS)).withColumn("_active", F.lit(True))
     try:
-        result = link_stories(prepared, threshold).persist()
-        try:
-            _summarise(result, report)
-            report.carried_over_docs = report.output_docs - report.cleaned_docs
-            # Load
-            write_clean(result, clean_uri)
-        finally:
-            result.unpersist()
+        previous = _previous_index(params) if since is not None else None
+        if previous is None:
+            _clean_all(params, prepared, entries, report, remove_stale=since is None)
+        else:
+            old_index, report.index_rebuilt = previous
+            try:
+                _clean_incrementally(params, prepared, entries, old_index, report)
+            finally:
+                old_index.unpersist()
     finally:
         prepared.unpersist()
-    report.partitions_removed = remove_stale_partitions(spark, clean_uri, report.partitions_written)
-    return _finish(spark, clean_uri, report, started)
+    return _finish(spark, params.clean_uri, report, started)
+
+
+def _clean_all(
+    params: _Params, prepared: DataFrame, entries: DataFrame, report: CleanReport, *, remove_stale: bool
+) -> None:
+    """De-duplicate the new documents among themselves; write them and their index (everything, if ``remove_stale``)."""
+    edges = _verified_edges(entries, params.threshold, params.bands, params.rows)
+    stories = assign_stories(entries.select("id", "published_at", NODE), node_components(params.spark, edges))
+    links = stories.where(F.col("_story_size") > 1).select("id", *LINK_COLUMNS).persist()
+    try:
+        linked, report.exact_duplicates, report.near_duplicates, report.clusters = _duplicate_counts(links)
+        broadcast = linked <= BROADCAST_LINKS_ROWS
+        days = _count_cleaned(prepared, report)
+        report.output_docs = report.cleaned_docs
+        report.partitions_written = sorted(day.isoformat() for day in days)
+        # Load
+        write_clean(to_clean_documents(relink(with_own_story(prepared), links, broadcast=broadcast)), params.clean_uri)
+        write_index(
+            to_index(relink(with_own_story(entries), links, broadcast=broadcast)),
+            params.clean_uri,
+            params.num_perm,
+            params.seed,
+        )
+    finally:
+        links.unpersist()
+    if remove_stale:
+        report.partitions_removed = remove_stale_partitions(params.spark, params.clean_uri, report.partitions_written)
+        remove_stale_partitions(params.spark, index_uri(params.clean_uri), report.partitions_written)
+
+
+def _previous_index(params: _Params) -> tuple[DataFrame, bool] | None:
+    """(the stored index, whether it was rebuilt from ``clean/`` now), or None when nothing was cleaned before."""
+    spark, clean_uri = params.spark, params.clean_uri
+    if not clean_partitions(spark, clean_uri):
+        if fs.exists(spark, index_uri(clean_uri)):  # an index without documents describes nothing
+            fs.delete(spark, index_uri(clean_uri))
+        return None
+    index = read_index(spark, clean_uri, params.num_perm, params.seed)
+    if index is not None:
+        return index, False
+    old = read_clean(spark, clean_uri)
+    assert old is not None
+    logger.info("no usable index under %s: rebuilding it from the documents", clean_uri)
+    columns = ("id", "published_at", "text", *LINK_COLUMNS, PARTITION_COLUMN)
+    rebuilt = add_minhash(add_fingerprint(old.select(*columns)), params.num_perm, params.seed)
+    return to_index(rebuilt).persist(), True
+
+
+def _clean_incrementally(
+    params: _Params, prepared: DataFrame, entries: DataFrame, index: DataFrame, report: CleanReport
+) -> None:
+    """Judge the new documents against the index; write them, and rewrite the partitions whose documents change."""
+    spark = params.spark
+    new_ids = F.broadcast(entries.select("id"))
+    # Documents cleaned again (re-crawled): their old rows go, and their old stories are judged afresh.
+    recleaned = index.join(new_ids, "id", "left_semi").select("story_id", PARTITION_COLUMN).distinct().collect()
+    dirty = spark.createDataFrame(sorted({(row.story_id,) for row in recleaned}), "story_id string")
+    old = (
+        add_story_node(index.join(new_ids, "id", "left_anti").withColumnRenamed("fingerprint", "_fingerprint"))
+        .join(F.broadcast(dirty.withColumn("_active", F.lit(True))), "story_id", "left")
+        .withColumn("_active", F.coalesce("_active", F.lit(False)))
+    )
+    columns = ("id", "published_at", "content_hash", "_fingerprint", NODE, "minhash", "_active")
+    edges = _verified_edges(
+        entries.select(*columns).unionByName(old.select(*columns)), params.threshold, params.bands, params.rows
+    )
+
+    # Old stories this run touches: sharing a node with a new document, in a new edge, or dirty.
+    edge_nodes = spark.createDataFrame(sorted({(node,) for edge in edges for node in edge}), f"{NODE} string")
+    seeds = F.broadcast(entries.select(NODE).union(edge_nodes).distinct())
+    touched_stories = F.broadcast(old.join(seeds, NODE, "left_semi").select("story_id").union(dirty).distinct())
+    touched_members = old.join(touched_stories, "story_id", "left_semi")
+    touched = touched_members.select("id", NODE, *LINK_COLUMNS, PARTITION_COLUMN, "_active").collect()
+    # A touched old story stays whole unless dirty: its members are joined through the story, not re-verified.
+    story_edges = [(row[NODE], "story:" + row.story_id) for row in touched if not row._active]
+    members = entries.select("id", "published_at", NODE, F.lit(True).alias("_new")).unionByName(
+        touched_members.select("id", "published_at", NODE, F.lit(False).alias("_new"))
+    )
+    stories = assign_stories(members, node_components(spark, edges + story_edges)).persist()
+    links = stories.where(F.col("_new") & (F.col("_story_size") > 1)).select("id", *LINK_COLUMNS).persist()
+    try:
+        broadcast = links.count() <= BROADCAST_LINKS_ROWS
+        stored = {row.id: row for row in touched}
+        changed = [
+            row
+            for row in stories.where(~F.col("_new")).select("id", *LINK_COLUMNS).collect()
+            if tuple(row[c] for c in LINK_COLUMNS) != tuple(stored[row.id][c] for c in LINK_COLUMNS)
+        ]
+        changes = spark.createDataFrame([tuple(row) for row in changed], _LINKS_SCHEMA)
+        logger.info("incremental run: %d old stories touched, %d old documents relinked", len(touched), len(changed))
+
+        # Partitions to rewrite, and what they keep (counted on the index, not on the documents).
+        new_days = _count_cleaned(prepared, report)
+        existing = set(clean_partitions(spark, params.clean_uri))
+        rewrite = existing & (
+            {stored[row.id][PARTITION_COLUMN] for row in changed}
+            | {row[PARTITION_COLUMN] for row in recleaned}
+            | new_days
+        )
+        kept = old.where(F.col(PARTITION_COLUMN).isin(sorted(rewrite))) if rewrite else None
+        carried_days: set[date] = set()
+        if kept is not None:
+            row = kept.agg(F.count(F.lit(1)).alias("n"), F.collect_set(PARTITION_COLUMN).alias("days")).first()
+            assert row is not None
+            report.carried_over_docs, carried_days = int(row["n"]), set(row["days"])
+        written = new_days | carried_days
+        report.output_docs = report.cleaned_docs + report.carried_over_docs
+        report.partitions_written = sorted(day.isoformat() for day in written)
+
+        untouched = old.join(touched_stories, "story_id", "left_anti")
+        counts = [_duplicate_counts(untouched)[1:], _duplicate_counts(stories)[1:]]
+        report.exact_duplicates, report.near_duplicates, report.clusters = (sum(c) for c in zip(*counts, strict=True))
+
+        # Load
+        documents = to_clean_documents(relink(with_own_story(prepared), links, broadcast=broadcast))
+        if rewrite:
+            old_documents = read_clean(spark, params.clean_uri, rewrite)
+            assert old_documents is not None
+            carried = relink(old_documents.join(new_ids, "id", "left_anti"), changes)
+            documents = documents.unionByName(to_clean_documents(carried))
+        write_clean(documents, params.clean_uri)
+        rows = to_index(relink(with_own_story(entries), links, broadcast=broadcast))
+        old_rows = old if report.index_rebuilt else kept
+        if old_rows is not None:
+            rows = rows.unionByName(to_index(relink(old_rows, changes)))
+        write_index(rows, params.clean_uri, params.num_perm, params.seed)
+        report.partitions_removed = sorted(day.isoformat() for day in rewrite - written)
+        for day in report.partitions_removed:
+            for folder in (params.clean_uri, index_uri(params.clean_uri)):
+                fs.delete(spark, fs.join_uri(folder, f"{PARTITION_COLUMN}={day}"))
+    finally:
+        links.unpersist()
+        stories.unpersist()
 
 
 def _finish(spark: SparkSession, clean_uri: str, report: CleanReport, started: float) -> CleanReport:
     report.seconds = round(time.perf_counter() - started, 3)
     write_report(spark, clean_uri, report)
     logger.info(
-        "clean %s: %d raw lines → %d documents (%d exact, %d near duplicates in %d stories) in %.1fs",
+        "clean %s: %d raw lines → %d documents written (%d exact, %d near duplicates in %d stories) in %.1fs",
         report.run_id, report.input_docs, report.output_docs, report.exact_duplicates,
         report.near_duplicates, report.clusters, report.seconds,
     )  # fmt: skip

@@ -2,8 +2,9 @@
 
 ``clean/`` is Parquet (zstd), partitioned by ``date`` (the day in Asia/Shanghai a
 document was published, else crawled). Partitions are overwritten dynamically:
-only those present in the new data are replaced, so ``clean/_reports/`` (and the
-future ``clean/_index/``) survive and a re-run rewrites the same files.
+only those present in the new data are replaced, so ``clean/_reports/`` and the
+de-duplication index ``clean/_index/`` (written by ``cleaning.index``) survive and a
+re-run rewrites the same files.
 """
 
 from __future__ import annotations

@@ -13,15 +13,18 @@ class CleanReport(BaseModel):
     since: date | None = None
     input_docs: int = Field(0, description="raw lines read this run, re-crawls and malformed lines included")
     cleaned_docs: int = Field(0, description="distinct documents cleaned from raw this run")
-    carried_over_docs: int = Field(0, description="documents kept from earlier output (incremental runs)")
-    output_docs: int = Field(0, description="rows written under clean/")
+    carried_over_docs: int = Field(
+        0, description="documents from earlier runs written again because their partition was rewritten (incremental)"
+    )
+    output_docs: int = Field(0, description="rows written under clean/ this run: cleaned plus carried over")
     dropped_by_reason: dict[str, int] = Field(default_factory=dict, description="raw lines not written, by reason")
     flagged_by_issue: dict[str, int] = Field(
-        default_factory=dict, description="written documents with each quality issue"
+        default_factory=dict, description="documents cleaned this run with each quality issue"
     )
-    exact_duplicates: int = 0
-    near_duplicates: int = 0
-    clusters: int = Field(0, description="stories with more than one member")
+    exact_duplicates: int = Field(0, description="exact duplicates in all of clean/ after this run")
+    near_duplicates: int = Field(0, description="near duplicates in all of clean/ after this run")
+    clusters: int = Field(0, description="stories with more than one member in all of clean/ after this run")
+    index_rebuilt: bool = Field(False, description="the de-duplication index was rebuilt from clean/ (incremental)")
     partitions_written: list[str] = Field(default_factory=list)
     partitions_removed: list[str] = Field(default_factory=list)
     lsh_bands: int = 0

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
-from cleaning.compat import no_pandas3_warning
 from yuqing.settings import S3Settings
 
 
@@ -74,8 +73,7 @@ def build_spark(
         builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    with no_pandas3_warning():
-        spark = builder.getOrCreate()
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     started_cores = _local_cores(spark.sparkContext.master)
     if cores is None and started_cores is not None and "spark.sql.shuffle.partitions" not in conf:

@@ -21,9 +21,12 @@ document body; ``clean_line_text`` to titles and transcripts. The steps, in orde
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
+import sys
 import unicodedata
+from collections.abc import Sequence
 from typing import Protocol
 
 # --- HTML remnants -----------------------------------------------------------
@@ -153,3 +156,106 @@ def clean_line_text(text: str | None, converter: Converter | None = None) -> str
         return ""
     converter = converter or traditional_to_simplified()
     return "\n".join(split_lines(converter.convert(normalise_unicode(strip_html(text)))))
+
+
+# --- What the job measures on a cleaned document --------------------------------
+# Python versions of what were Spark SQL expressions, so that one pass per document
+# (``cleaning.transforms.clean_documents``) cleans, measures and fingerprints it.
+
+TRANSCRIPT_MARKER = "【音频转写】"
+# Put before each transcript appended to a document's text.
+TRANSCRIPT_HEADER = f"\n\n{TRANSCRIPT_MARKER}\n"
+
+QUALITY_TOO_SHORT = "too_short"
+QUALITY_MOSTLY_NON_TEXT = "mostly_non_text"
+QUALITY_ISSUES = (QUALITY_TOO_SHORT, QUALITY_MOSTLY_NON_TEXT)
+# Below this share of letters among visible characters a text is mostly numbers, symbols or URLs.
+MIN_LETTER_SHARE = 0.5
+
+# Unicode scripts by code point ranges (Han also covers 々〇 and the radicals; kana the half-width forms).
+_HAN = re.compile(
+    "[\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0003134f]"
+)
+_KANA = re.compile("[\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fd-\u30ff\u31f0-\u31ff\uff66-\uff6f\uff71-\uff9d]")
+_LATIN = re.compile("[A-Za-z]")
+# What quality ignores: the transcript marker and whitespace (the ASCII kind; NFKC turned the rest into it).
+_NOT_VISIBLE = re.compile(f"{TRANSCRIPT_MARKER}|[ \t\n\x0b\x0c\r]")
+
+
+def with_transcripts(article: str, transcripts: Sequence[str]) -> str:
+    """The article, then each transcript after a ``【音频转写】`` marker line; no leading blank lines."""
+    return (article + "".join(TRANSCRIPT_HEADER + t for t in transcripts)).lstrip("\n")
+
+
+def _count(pattern: re.Pattern[str], text: str) -> int:
+    return len(text) - len(pattern.sub("", text))
+
+
+def _letters(text: str) -> int:
+    return sum(map(str.isalpha, text))
+
+
+def language_of(text: str) -> str:
+    """zh | en | other, from the script of the letters (a heuristic, good enough for routing).
+
+    Among letters (Unicode category L): zh when at least 30% are Han and under 10%
+    kana (Japanese also uses Han); en when at least 70% are ASCII Latin; otherwise,
+    and for texts without letters, other. Han counts for more than its share of
+    characters because one Han character carries about a word, so Chinese articles
+    with English product names stay zh.
+    """
+    letters = _letters(text)
+    if letters == 0:
+        return "other"
+    if _count(_HAN, text) >= 0.3 * letters and _count(_KANA, text) < 0.1 * letters:
+        return "zh"
+    return "en" if _count(_LATIN, text) >= 0.7 * letters else "other"
+
+
+def quality_issues(text: str, min_text_chars: int) -> list[str]:
+    """Why a document is weak (too_short, mostly_non_text), counting article and transcripts together.
+
+    Characters are counted without whitespace and without the transcript marker (a
+    video page with a one-line caption and a long transcript is not short).
+    """
+    visible = _NOT_VISIBLE.sub("", text)
+    issues = []
+    if len(visible) < min_text_chars:
+        issues.append(QUALITY_TOO_SHORT)
+    if visible and _letters(visible) < MIN_LETTER_SHARE * len(visible):
+        issues.append(QUALITY_MOSTLY_NON_TEXT)
+    return issues
+
+
+@functools.lru_cache(maxsize=1)
+def _squeezed_out() -> re.Pattern[str]:
+    """Whitespace, punctuation (P*) and symbols (S*): every code point of those categories, as one class."""
+    ranges: list[tuple[int, int]] = []
+    for point in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(point))[0] in "PS" or chr(point) in " \t\n\x0b\x0c\r":
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1] = (ranges[-1][0], point)
+            else:
+                ranges.append((point, point))
+    body = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+    return re.compile(f"[{body}]")
+
+
+def squeeze(text: str) -> str:
+    """Lower-cased, without whitespace, punctuation or symbols."""
+    return _squeezed_out().sub("", text).lower()
+
+
+def fingerprint(text: str) -> str:
+    """What duplicates are judged on: the article part (before the first transcript marker), squeezed.
+
+    Two different articles embedding the same clip are not duplicates; a page that is
+    only a transcript falls back to its whole text.
+    """
+    return squeeze(text.split(TRANSCRIPT_HEADER, 1)[0]) or squeeze(text)
+
+
+def content_hash(fingerprint_text: str) -> str:
+    """sha256 (hex) of a fingerprint's UTF-8 bytes: what exact duplicates share."""
+    return hashlib.sha256(fingerprint_text.encode("utf-8")).hexdigest()

@@ -1,54 +1,68 @@
 """The clean job's steps, each a function from DataFrame to DataFrame.
 
-Order in the job (``cleaning.job.prepare`` then ``cleaning.job.link_stories``)::
+Order in the job (``cleaning.job.prepare``, then de-duplication in ``cleaning.job``)::
 
-    drop_malformed → latest_crawl → clean_documents ─┐
-                         clean_transcripts ──────────┴→ join_transcripts
-    → detect_language → flag_quality → add_fingerprint → deduplicate
-    → add_partition_date → to_clean_documents
+    drop_malformed → [latest_crawl] ─────────┐
+                clean_transcripts ───────────┴→ attach_transcripts
+    → clean_documents (text, title, transcripts, language, quality, fingerprint,
+      content hash, MinHash: one pass through Python) → add_partition_date
+    → add_story_node → candidate_pairs → verify_pairs → node_components
+    → assign_stories → to_clean_documents
 
-Work that Spark SQL cannot do (NFKC, OpenCC, MinHash, Jaccard of shingle sets) runs
-in pandas UDFs calling ``cleaning.text`` and ``cleaning.minhash``; everything else
-is built-in Spark SQL, so it stays in the JVM.
+De-duplication works on story nodes (a content hash: exact copies share one) rather
+than on documents; ``deduplicate`` composes its steps for small frames. Work that
+Spark SQL cannot do well (NFKC, OpenCC, boilerplate, MinHash, Jaccard of shingle sets)
+runs in pandas UDFs calling ``cleaning.text`` and ``cleaning.minhash``, with all of a
+document's text work in one UDF so its text crosses to Python once; joins, windows
+and aggregations are built-in Spark SQL and stay in the JVM. ``detect_language``,
+``flag_quality``, ``add_fingerprint`` and ``add_minhash`` apply single steps of that
+pass (to text cleaned earlier, or in tests).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from cleaning import minhash
-from cleaning.compat import no_pandas3_warning
 from cleaning.graph import connected_components
 from cleaning.schema import CORRUPT_RECORD, PARTITION_COLUMN, clean_document_schema
-from cleaning.text import clean_article, clean_line_text, traditional_to_simplified
+from cleaning import text as text_ops
+from cleaning.text import (
+    QUALITY_ISSUES,
+    QUALITY_MOSTLY_NON_TEXT,
+    QUALITY_TOO_SHORT,
+    TRANSCRIPT_HEADER,
+    TRANSCRIPT_MARKER,
+    clean_article,
+    clean_line_text,
+    traditional_to_simplified,
+)
 from yuqing.contracts import SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
-TRANSCRIPT_MARKER = "【音频转写】"
-# Put before each transcript appended to a document's text.
-TRANSCRIPT_HEADER = f"\n\n{TRANSCRIPT_MARKER}\n"
 SHANGHAI = "Asia/Shanghai"
 
-QUALITY_TOO_SHORT = "too_short"
-QUALITY_MOSTLY_NON_TEXT = "mostly_non_text"
-QUALITY_ISSUES = (QUALITY_TOO_SHORT, QUALITY_MOSTLY_NON_TEXT)
-# Below this share of letters among visible characters a text is mostly numbers, symbols or URLs.
-MIN_LETTER_SHARE = 0.5
+DEFAULT_MIN_TEXT_CHARS = 40
 
 DUPLICATE_EXACT = "exact"
 DUPLICATE_NEAR = "near"
+# The hash of an empty fingerprint (a text without letters or digits): such documents are never duplicates.
+EMPTY_CONTENT_HASH = hashlib.sha256(b"").hexdigest()
+NODE = "_node"
 
 
 def _pandas_udf(function: Callable[[pd.Series], pd.Series], return_type: T.DataType) -> Callable[..., Column]:
-    with no_pandas3_warning():
-        return F.pandas_udf(function, return_type)  # type: ignore[call-overload]
+    return F.pandas_udf(function, return_type)  # type: ignore[call-overload]
 
 
 # --- Raw input ---------------------------------------------------------------
@@ -75,28 +89,9 @@ def latest_crawl(docs: DataFrame) -> DataFrame:
 # --- Text --------------------------------------------------------------------
 
 
-def _clean_articles(texts: pd.Series) -> pd.Series:
-    converter = traditional_to_simplified()
-    return pd.Series([clean_article(t, converter) if isinstance(t, str) else None for t in texts], dtype=object)
-
-
 def _clean_lines(texts: pd.Series) -> pd.Series:
     converter = traditional_to_simplified()
     return pd.Series([clean_line_text(t, converter) if isinstance(t, str) else None for t in texts], dtype=object)
-
-
-def _clean_titles(texts: pd.Series) -> pd.Series:
-    converter = traditional_to_simplified()
-    return pd.Series(
-        [clean_line_text(t, converter).replace("\n", " ") if isinstance(t, str) else None for t in texts], dtype=object
-    )
-
-
-def clean_documents(docs: DataFrame) -> DataFrame:
-    """Title and text without HTML, boilerplate, odd widths or whitespace, in Simplified characters."""
-    clean_text = _pandas_udf(_clean_articles, T.StringType())
-    clean_title = _pandas_udf(_clean_titles, T.StringType())
-    return docs.withColumn("text", clean_text("text")).withColumn("title", clean_title("title"))
 
 
 def clean_transcripts(transcripts: DataFrame) -> DataFrame:
@@ -110,111 +105,130 @@ def clean_transcripts(transcripts: DataFrame) -> DataFrame:
     )
 
 
-def join_transcripts(docs: DataFrame, transcripts: DataFrame) -> DataFrame:
-    """Append each media asset's transcript to the text, after a ``【音频转写】`` marker line.
+def attach_transcripts(docs: DataFrame, transcripts: DataFrame | None, *, broadcast: bool = False) -> DataFrame:
+    """``media_sha256`` (every asset, in page order, once each) and ``_heard``: its transcripts, in page order.
 
-    Adds ``media_sha256`` (every asset, in page order, once each) and ``transcript_text``
-    (the transcripts alone, one per line; null when none). Text is cleaned before this
-    join, and transcripts separately, so each transcript is cleaned once however many
-    pages embed its clip.
+    ``transcripts`` are cleaned ones (``clean_transcripts``), so each is cleaned once
+    however many pages embed its clip; ``_heard`` is null for a page without any, and
+    ``clean_documents`` appends them to the text. ``transcripts=None`` (there are none)
+    skips the join; ``broadcast`` sends the per-page transcripts to every task instead
+    of shuffling the pages (for when the transcripts are small).
     """
-    assets = docs.select("id", F.posexplode("media").alias("position", "asset")).select(
-        "id", "position", F.col("asset.sha256").alias("media_sha256")
-    )
-    first_position = assets.groupBy("id", "media_sha256").agg(F.min("position").alias("position"))
-    heard = (
-        first_position.join(transcripts, "media_sha256")
-        .groupBy("id")
-        .agg(F.sort_array(F.collect_list(F.struct("position", "text"))).alias("_heard"))
-    )
-    heard_texts = F.transform("_heard", lambda h: h["text"])
-    appended = F.concat_ws("", F.transform("_heard", lambda h: F.concat(F.lit(TRANSCRIPT_HEADER), h["text"])))
+    if transcripts is None:
+        joined = docs.withColumn("_heard", F.lit(None).cast(T.ArrayType(T.StringType())))
+    else:
+        assets = docs.select("id", F.posexplode("media").alias("position", "asset")).select(
+            "id", "position", F.col("asset.sha256").alias("media_sha256")
+        )
+        first_position = assets.groupBy("id", "media_sha256").agg(F.min("position").alias("position"))
+        heard = (
+            first_position.join(transcripts, "media_sha256")
+            .groupBy("id")
+            .agg(F.sort_array(F.collect_list(F.struct("position", "text"))).alias("_heard"))
+            .select("id", F.transform("_heard", lambda h: h["text"]).alias("_heard"))
+        )
+        joined = docs.join(F.broadcast(heard) if broadcast else heard, "id", "left")
     media_sha256 = F.when(
         F.col("media").isNull(), F.array().cast(T.ArrayType(T.StringType()))
     ).otherwise(F.array_distinct(F.transform("media", lambda m: m["sha256"])))
-    return (
-        docs.join(heard, "id", "left")
-        .withColumn("media_sha256", media_sha256)
-        .withColumn("transcript_text", F.when(F.col("_heard").isNotNull(), F.array_join(heard_texts, "\n")))
-        # A page with no article text starts with the marker, not with blank lines.
-        .withColumn("text", F.regexp_replace(F.concat("text", F.coalesce(appended, F.lit(""))), r"^\n+", ""))
-        .drop("_heard")
-    )
+    return joined.withColumn("media_sha256", media_sha256)
 
 
-def article_part(text: Column) -> Column:
-    """The text before the first transcript marker (the article as written)."""
-    return F.substring_index(text, TRANSCRIPT_HEADER, 1)
+_CLEANED = T.StructType(
+    [
+        T.StructField("text", T.StringType()),
+        T.StructField("title", T.StringType()),
+        T.StructField("transcript_text", T.StringType()),
+        T.StructField("language", T.StringType()),
+        T.StructField("quality_issues", T.ArrayType(T.StringType(), containsNull=False)),
+        T.StructField("_fingerprint", T.StringType()),
+        T.StructField("content_hash", T.StringType()),
+        T.StructField("minhash", T.BinaryType()),
+    ]
+)
 
 
-def _count_matching(text: Column, char_class: str) -> Column:
-    """How many characters of ``text`` are in a Java regex character class."""
-    return F.length(F.regexp_replace(text, f"[^{char_class}]", ""))
+def _signature_bytes(fingerprint_text: str, a: np.ndarray, b: np.ndarray) -> bytes | None:
+    return minhash.signature_bytes(minhash.signature(minhash.shingle_hashes(fingerprint_text), a, b))
+
+
+def _clean_udf(min_text_chars: int, num_perm: int, seed: int) -> Callable[..., Column]:
+    def clean(texts: pd.Series, titles: pd.Series, heard: pd.Series) -> pd.DataFrame:
+        converter = traditional_to_simplified()
+        a, b = minhash.permutations(num_perm, seed)
+        rows = []
+        for raw, title, transcripts in zip(texts, titles, heard, strict=True):
+            said = list(transcripts) if transcripts is not None else []
+            text = text_ops.with_transcripts(clean_article(raw, converter), said)
+            fingerprint = text_ops.fingerprint(text)
+            rows.append(
+                (
+                    text,
+                    clean_line_text(title, converter).replace("\n", " ") if isinstance(title, str) else None,
+                    "\n".join(said) if said else None,
+                    text_ops.language_of(text),
+                    text_ops.quality_issues(text, min_text_chars),
+                    fingerprint,
+                    text_ops.content_hash(fingerprint),
+                    _signature_bytes(fingerprint, a, b),
+                )
+            )
+        return pd.DataFrame(rows, columns=_CLEANED.fieldNames())
+
+    return _pandas_udf(clean, _CLEANED)
+
+
+def clean_documents(
+    docs: DataFrame,
+    min_text_chars: int = DEFAULT_MIN_TEXT_CHARS,
+    *,
+    num_perm: int = minhash.DEFAULT_NUM_PERM,
+    seed: int = minhash.DEFAULT_SEED,
+) -> DataFrame:
+    """Everything the job computes from a document's text, in one pass through Python per document.
+
+    Title and text lose HTML, boilerplate, odd widths and whitespace and become
+    Simplified (``cleaning.text``); the transcripts in ``_heard`` (``attach_transcripts``;
+    none when the column is absent) are appended after a ``【音频转写】`` marker line
+    and also kept alone in ``transcript_text``. On the result: ``language``,
+    ``quality_issues`` (kept, not dropped), ``_fingerprint`` (what duplicates are
+    judged on; kept until the write), ``content_hash`` and ``minhash`` (its signature,
+    ``add_minhash``). One pass means the text crosses to Python once, not once per step.
+    """
+    heard = F.col("_heard") if "_heard" in docs.columns else F.lit(None).cast(T.ArrayType(T.StringType()))
+    title = F.col("title") if "title" in docs.columns else F.lit(None).cast(T.StringType())
+    cleaned = _clean_udf(min_text_chars, num_perm, seed)(F.col("text"), title, heard)
+    produced = set(_CLEANED.fieldNames())
+    kept = [c for c in docs.columns if c not in produced and c != "_heard"]
+    return docs.withColumn("_cleaned", cleaned).select(*kept, *(F.col(f"_cleaned.{c}").alias(c) for c in produced))
+
+
+def _per_text(function: Callable[[str], object], return_type: T.DataType) -> Callable[..., Column]:
+    def apply(texts: pd.Series) -> pd.Series:
+        return pd.Series([function(t if isinstance(t, str) else "") for t in texts], dtype=object)
+
+    return _pandas_udf(apply, return_type)
 
 
 def detect_language(docs: DataFrame) -> DataFrame:
-    """``language`` = zh | en | other, from the script of the letters (a heuristic, good enough for routing).
-
-    Among letters (Unicode category L): zh when at least 30% are Han and under 10%
-    kana (Japanese also uses Han); en when at least 70% are ASCII Latin; otherwise,
-    and for texts without letters, other. Han counts for more than its share of
-    characters because one Han character carries about a word, so Chinese articles
-    with English product names stay zh.
-    """
-    text = F.col("text")
-    letters = _count_matching(text, r"\p{L}")
-    han = _count_matching(text, r"\p{IsHan}")
-    kana = _count_matching(text, r"\p{IsHiragana}\p{IsKatakana}")
-    latin = _count_matching(text, "A-Za-z")
-    language = (
-        F.when(letters == 0, "other")
-        .when((han >= 0.3 * letters) & (kana < 0.1 * letters), "zh")
-        .when(latin >= 0.7 * letters, "en")
-        .otherwise("other")
-    )
-    return docs.withColumn("language", language)
+    """``language`` = zh | en | other of ``text`` (``cleaning.text.language_of``; ``clean_documents`` sets it too)."""
+    return docs.withColumn("language", _per_text(text_ops.language_of, T.StringType())("text"))
 
 
 def flag_quality(docs: DataFrame, min_text_chars: int) -> DataFrame:
-    """``quality_issues``: why a document is weak (too_short, mostly_non_text); it is kept either way.
-
-    Characters are counted without whitespace and without the transcript marker, over
-    article and transcripts together (a video page with a one-line caption is not short).
-    """
-    visible = F.regexp_replace("text", rf"{TRANSCRIPT_MARKER}|\s", "")
-    visible_chars = F.length(visible)
-    letters = _count_matching(visible, r"\p{L}")
-    issues = F.array_compact(
-        F.array(
-            F.when(visible_chars < min_text_chars, F.lit(QUALITY_TOO_SHORT)),
-            F.when((visible_chars > 0) & (letters < MIN_LETTER_SHARE * visible_chars), F.lit(QUALITY_MOSTLY_NON_TEXT)),
-        )
-    )
-    return docs.withColumn("quality_issues", issues)
+    """``quality_issues`` of ``text`` (``cleaning.text.quality_issues``); the document is kept either way."""
+    issues = functools.partial(text_ops.quality_issues, min_text_chars=min_text_chars)
+    return docs.withColumn("quality_issues", _per_text(issues, T.ArrayType(T.StringType(), False))("text"))
 
 
 # --- Duplicates --------------------------------------------------------------
 
 
-def fingerprint_text(text: Column) -> Column:
-    """What duplicates are judged on: lower-cased, no whitespace, punctuation or symbols.
-
-    The article part only, so two different articles embedding the same clip are not
-    duplicates; a page that is only a transcript falls back to its whole text.
-    """
-
-    def squeeze(column: Column) -> Column:
-        return F.lower(F.regexp_replace(column, r"[\s\p{P}\p{S}]", ""))
-
-    article = squeeze(article_part(text))
-    return F.when(F.length(article) > 0, article).otherwise(squeeze(text))
-
-
 def add_fingerprint(docs: DataFrame) -> DataFrame:
-    """``_fingerprint`` (kept until ``deduplicate``) and ``content_hash`` = its sha256."""
-    return docs.withColumn("_fingerprint", fingerprint_text(F.col("text"))).withColumn(
-        "content_hash", F.sha2("_fingerprint", 256)
-    )
+    """``_fingerprint`` of ``text`` (``cleaning.text.fingerprint``) and ``content_hash``, its sha256."""
+    fingerprint = _per_text(text_ops.fingerprint, T.StringType())("text")
+    with_fingerprint = docs.withColumn("_fingerprint", fingerprint)
+    return with_fingerprint.withColumn("content_hash", F.sha2("_fingerprint", 256))
 
 
 def canonical_order() -> list[Column]:
@@ -222,123 +236,163 @@ def canonical_order() -> list[Column]:
     return [F.col("published_at").asc_nulls_last(), F.col("id").asc()]
 
 
-def mark_exact_groups(docs: DataFrame) -> DataFrame:
-    """``_exact_of``: the canonical member among documents with the same content hash.
+def add_story_node(docs: DataFrame) -> DataFrame:
+    """``_node``: what exact duplicates share, the content hash; a document with an empty fingerprint is alone.
 
-    Documents with an empty fingerprint (no letters or digits at all) form no group.
+    De-duplication works on nodes, not documents: near-duplicate pairs are formed and
+    verified once per distinct text however many exact copies it has.
     """
-    by_hash = Window.partitionBy("content_hash").orderBy(*canonical_order())
-    representative = F.first("id").over(by_hash)
-    return docs.withColumn("_exact_of", F.when(F.length("_fingerprint") > 0, representative).otherwise(F.col("id")))
+    node = F.when(F.col("content_hash") != EMPTY_CONTENT_HASH, F.col("content_hash")).otherwise(
+        F.concat(F.lit("id:"), F.col("id"))
+    )
+    return docs.withColumn(NODE, node)
 
 
-def _signatures_udf(num_perm: int, seed: int) -> Callable[..., Column]:
+def _minhash_udf(num_perm: int, seed: int) -> Callable[..., Column]:
     def signatures(fingerprints: pd.Series) -> pd.Series:
         a, b = minhash.permutations(num_perm, seed)
-        result = [
-            minhash.signature(minhash.shingle_keys(f), a, b) if isinstance(f, str) and f else None for f in fingerprints
-        ]
+        result = [_signature_bytes(f, a, b) if isinstance(f, str) else None for f in fingerprints]
         return pd.Series(result, dtype=object)
 
-    return _pandas_udf(signatures, T.ArrayType(T.LongType(), containsNull=False))
+    return _pandas_udf(signatures, T.BinaryType())
 
 
-def add_signatures(
+def add_minhash(
     docs: DataFrame, num_perm: int = minhash.DEFAULT_NUM_PERM, seed: int = minhash.DEFAULT_SEED
 ) -> DataFrame:
-    """``_signature``: MinHash of the fingerprint's character 5-shingles (null when too short to shingle)."""
-    return docs.withColumn("_signature", _signatures_udf(num_perm, seed)("_fingerprint"))
+    """``minhash``: MinHash of the fingerprint's character 5-shingles, ``num_perm`` little-endian uint32 (binary).
 
-
-def candidate_pairs(signed: DataFrame, bands: int, rows: int) -> DataFrame:
-    """(left_id, right_id), left < right, for documents sharing at least one LSH band bucket.
-
-    A band's bucket is the xxhash64 of its ``rows`` signature values. Pairs are only
-    formed inside a bucket, never across the whole corpus; grouping by bucket (rather
-    than joining the buckets with themselves) computes the signatures once.
+    Null when the fingerprint is too short to shingle. Stored as it is in the index.
     """
-    band_hashes = F.transform(
-        F.sequence(F.lit(0), F.lit(bands - 1)),
-        lambda band: F.xxhash64(F.slice("_signature", band * rows + 1, F.lit(rows))),
+    return docs.withColumn("minhash", _minhash_udf(num_perm, seed)("_fingerprint"))
+
+
+def band_buckets(signature: Column, bands: int, rows: int) -> Column:
+    """The LSH bucket of each band: xxhash64 of the band number and its ``rows`` signature values (4 bytes each)."""
+    width = 4 * rows
+    return F.array(*[F.xxhash64(F.lit(band), signature.substr(band * width + 1, width)) for band in range(bands)])
+
+
+def candidate_pairs(entries: DataFrame, bands: int, rows: int) -> DataFrame:
+    """(left, right) story nodes, left < right, sharing at least one LSH band bucket; a small local DataFrame.
+
+    ``entries`` has ``_node`` and ``minhash``, and optionally ``_active``: a pair is only
+    formed when at least one side is active, so nodes judged against each other by
+    an earlier run are not paired again. Pairs are formed inside buckets only, and
+    the shuffle carries a 64-bit hash of each node rather than the node itself.
+
+    Runs two Spark jobs and collects the candidates, like the verified pairs after
+    them (see ``cleaning.graph``): they are few, and a materialised list keeps the
+    plans that use them from banding the corpus again for every reference.
+    """
+    spark = entries.sparkSession
+    buckets_of = band_buckets(F.col("minhash"), bands, rows)
+    active = F.col("_active") if "_active" in entries.columns else F.lit(True)
+    keyed = entries.where(F.col("minhash").isNotNull()).select(
+        F.xxhash64(NODE).alias("_key"), active.alias("_active"), F.explode(buckets_of).alias("_bucket")
     )
-    shared = (
-        signed.where(F.col("_signature").isNotNull())
-        .select("id", F.posexplode(band_hashes).alias("band", "bucket"))
-        .groupBy("band", "bucket")
-        .agg(F.array_sort(F.collect_set("id")).alias("ids"))
-        .where(F.size("ids") > 1)
+    buckets = (
+        keyed.groupBy("_bucket")
+        .agg(
+            F.collect_set("_key").alias("_members"),
+            F.collect_set(F.when(F.col("_active"), F.col("_key"))).alias("_actives"),
+        )
+        .where((F.size("_members") > 1) & (F.size("_actives") > 0))
     )
-    return (
-        shared.select("ids", F.explode("ids").alias("left_id"))
-        .select("left_id", F.explode("ids").alias("right_id"))
-        .where(F.col("left_id") < F.col("right_id"))
+    key_pairs = [
+        (row._a, row._b)
+        for row in buckets.select(F.explode("_actives").alias("_a"), "_members")
+        .select("_a", F.explode("_members").alias("_b"))
+        .where(F.col("_a") != F.col("_b"))
+        .select(F.least("_a", "_b").alias("_a"), F.greatest("_a", "_b").alias("_b"))
         .distinct()
-    )
+        .collect()
+    ]
+    schema = "left string, right string"
+    if not key_pairs:
+        return spark.createDataFrame([], schema)
+    keys = spark.createDataFrame(sorted({(key,) for pair in key_pairs for key in pair}), "_key long")
+    nodes_of: dict[int, set[str]] = {}
+    keyed_nodes = entries.select(F.xxhash64(NODE).alias("_key"), NODE).join(F.broadcast(keys), "_key").distinct()
+    for row in keyed_nodes.collect():
+        nodes_of.setdefault(row._key, set()).add(row[NODE])
+    pairs = {
+        (min(left, right), max(left, right))
+        for a, b in key_pairs
+        for left in nodes_of.get(a, ())
+        for right in nodes_of.get(b, ())
+        if left != right
+    }
+    return spark.createDataFrame(sorted(pairs), schema)
 
 
 def _jaccard_of_texts(left: pd.Series, right: pd.Series) -> pd.Series:
     return pd.Series([minhash.text_jaccard(a, b) for a, b in zip(left, right, strict=True)], dtype="float64")
 
 
-def verify_pairs(candidates: DataFrame, docs: DataFrame, threshold: float) -> DataFrame:
-    """Candidates whose exact Jaccard similarity of character-shingle sets is at least ``threshold``.
+def verify_pairs(candidates: DataFrame, entries: DataFrame, threshold: float) -> DataFrame:
+    """(left, right, jaccard): candidates whose exact Jaccard similarity of 5-shingle sets is at least ``threshold``.
 
-    Computed on the shingle strings themselves (no hashing), for candidate pairs only.
+    Computed on the shingle strings of the fingerprints themselves (no hashing), for
+    candidate pairs only. The (few) candidates are broadcast and the fingerprints
+    streamed past them, left side then right side, so the corpus is never shuffled.
     """
     jaccard = _pandas_udf(_jaccard_of_texts, T.DoubleType())
-    fingerprints = docs.select("id", "_fingerprint")
-    left = fingerprints.select(F.col("id").alias("left_id"), F.col("_fingerprint").alias("_left"))
-    right = fingerprints.select(F.col("id").alias("right_id"), F.col("_fingerprint").alias("_right"))
-    return (
-        candidates.join(left, "left_id")
-        .join(right, "right_id")
-        .select("left_id", "right_id", jaccard("_left", "_right").alias("jaccard"))
-        .where(F.col("jaccard") >= threshold)
+    texts = entries.select(NODE, "_fingerprint")
+    with_left = (
+        texts.join(F.broadcast(candidates), F.col(NODE) == F.col("left"))
+        .select("left", "right", F.col("_fingerprint").alias("_left"))
+        .dropDuplicates(["left", "right"])
+    )
+    with_both = (
+        texts.join(F.broadcast(with_left), F.col(NODE) == F.col("right"))
+        .select("left", "right", "_left", F.col("_fingerprint").alias("_right"))
+        .dropDuplicates(["left", "right"])
+    )
+    return with_both.select("left", "right", jaccard("_left", "_right").alias("jaccard")).where(
+        F.col("jaccard") >= threshold
     )
 
 
-def components(pairs: DataFrame) -> DataFrame:
-    """(id, component) for every document in a verified pair; label = smallest id in the component.
+def node_components(spark: SparkSession, edges: Iterable[tuple[str, str]]) -> DataFrame:
+    """(_node, component) for every node with an edge; label = smallest node in the component.
 
-    Collects the pairs to the driver (see ``cleaning.graph``): fine for the small graphs
-    that near-duplicates form; documents in no pair are their own component.
+    Runs on the driver (see ``cleaning.graph``): fine for the small graphs that
+    near-duplicates form. Nodes without an edge are their own component.
     """
-    edges = [(row.left_id, row.right_id) for row in pairs.select("left_id", "right_id").collect()]
     labels = connected_components(edges)
-    logger.info("near-duplicate graph: %d verified pairs over %d documents", len(edges), len(labels))
     schema = T.StructType(
-        [T.StructField("id", T.StringType(), False), T.StructField("component", T.StringType(), False)]
+        [T.StructField(NODE, T.StringType(), False), T.StructField("component", T.StringType(), False)]
     )
-    return pairs.sparkSession.createDataFrame(sorted(labels.items()), schema)
+    return spark.createDataFrame(sorted(labels.items()), schema)
 
 
-def assign_stories(docs: DataFrame, near_components: DataFrame) -> DataFrame:
-    """``story_id``, ``duplicate_of`` and ``duplicate_kind`` from exact groups and near-duplicate components.
+def assign_stories(members: DataFrame, components: DataFrame) -> DataFrame:
+    """``story_id``, ``duplicate_of``, ``duplicate_kind`` and ``_story_size`` for each member document.
 
-    Exact groups are merged by their representatives' components; the story's canonical
-    member is its earliest published document (ties: smallest id), which is also the
-    earliest of the representatives because each represents its group's earliest.
+    ``members`` has ``id``, ``published_at`` and ``_node``; ``components`` maps nodes
+    joined by near-duplicate edges to a component (small: it is broadcast). A story is
+    a component of nodes (a node alone is its own); its canonical member is its
+    earliest published document (ties: smallest id). A member is an exact duplicate
+    when it has the canonical member's content, otherwise a near duplicate.
     """
-    representatives = (
-        docs.where(F.col("id") == F.col("_exact_of"))
-        .select("id", "published_at")
-        .join(F.broadcast(near_components), "id", "left")
-        .withColumn("component", F.coalesce("component", "id"))
-    )
-    by_component = Window.partitionBy("component").orderBy(*canonical_order())
-    story_of_group = representatives.select(
-        F.col("id").alias("_exact_of"), F.first("id").over(by_component).alias("story_id")
-    )
+    ordered = Window.partitionBy("_story").orderBy(*canonical_order())
+    story_id = F.first("id").over(ordered)
     is_canonical = F.col("id") == F.col("story_id")
     return (
-        docs.join(story_of_group, "_exact_of")
+        members.join(F.broadcast(components), NODE, "left")
+        .withColumn("_story", F.coalesce("component", NODE))
+        .withColumn("story_id", story_id)
+        .withColumn("_canonical_node", F.first(NODE).over(ordered))
+        .withColumn("_story_size", F.count(F.lit(1)).over(Window.partitionBy("_story")))
         .withColumn("duplicate_of", F.when(~is_canonical, F.col("story_id")))
         .withColumn(
             "duplicate_kind",
             F.when(is_canonical, F.lit(None).cast(T.StringType()))
-            .when(F.col("_exact_of") == F.col("story_id"), F.lit(DUPLICATE_EXACT))
+            .when(F.col(NODE) == F.col("_canonical_node"), F.lit(DUPLICATE_EXACT))
             .otherwise(F.lit(DUPLICATE_NEAR)),
         )
+        .drop("component", "_story", "_canonical_node")
     )
 
 
@@ -349,16 +403,18 @@ def deduplicate(
     num_perm: int = minhash.DEFAULT_NUM_PERM,
     seed: int = minhash.DEFAULT_SEED,
 ) -> DataFrame:
-    """Exact groups by content hash, then near-duplicates (MinHash + LSH + exact Jaccard) among their representatives.
+    """Every step on one DataFrame: nodes, MinHash, LSH candidates, exact verification, components, stories.
 
-    Needs ``_fingerprint`` and ``content_hash`` (``add_fingerprint``). Runs one Spark
-    job to collect the verified pairs; cache ``docs`` first, as it is read several times.
+    Needs ``_fingerprint`` and ``content_hash`` (``add_fingerprint``); collects the
+    verified pairs to the driver. ``cleaning.job`` runs the same steps with caching and
+    a stored index; this composition is for small frames.
     """
     bands, rows = minhash.choose_banding(num_perm, threshold)
-    grouped = mark_exact_groups(docs)
-    representatives = add_signatures(grouped.where(F.col("id") == F.col("_exact_of")), num_perm, seed)
-    pairs = verify_pairs(candidate_pairs(representatives, bands, rows), docs, threshold)
-    return assign_stories(grouped, components(pairs)).drop("_exact_of", "_fingerprint")
+    entries = add_minhash(add_story_node(docs), num_perm, seed)
+    pairs = verify_pairs(candidate_pairs(entries, bands, rows), entries, threshold)
+    edges = [(row.left, row.right) for row in pairs.select("left", "right").collect()]
+    stories = assign_stories(entries, node_components(docs.sparkSession, edges))
+    return stories.drop(NODE, "minhash", "_story_size", "_fingerprint")
 
 
 # --- Output ------------------------------------------------------------------
@@ -390,21 +446,22 @@ def to_clean_documents(docs: DataFrame) -> DataFrame:
 __all__ = [
     "TRANSCRIPT_MARKER",
     "add_fingerprint",
+    "add_minhash",
     "add_partition_date",
-    "add_signatures",
+    "add_story_node",
+    "attach_transcripts",
     "assign_stories",
+    "band_buckets",
     "candidate_pairs",
     "clean_documents",
     "clean_transcripts",
-    "components",
     "deduplicate",
     "detect_language",
     "drop_malformed",
-    "is_well_formed",
     "flag_quality",
-    "join_transcripts",
+    "is_well_formed",
     "latest_crawl",
-    "mark_exact_groups",
+    "node_components",
     "to_clean_documents",
     "verify_pairs",
 ]

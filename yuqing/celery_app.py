@@ -31,6 +31,9 @@ def _config() -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # Redis re-delivers an unacknowledged task after this long; acks_late tasks (an hour-long
+        # transcription) must finish within it or run twice.
+        "broker_transport_options": {"visibility_timeout": 6 * 3600},
         "timezone": "Asia/Shanghai",  # cron schedules of sources are written in newsroom time
     }
 

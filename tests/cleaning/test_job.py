@@ -33,8 +33,9 @@ def _copy(store: LocalStore, destination: Path) -> LocalStore:
     return LocalStore(destination)
 
 
-def _parquet_files(store: LocalStore) -> list[str]:
-    return sorted(str(p.relative_to(store.root)) for p in (store.root / "clean").rglob("*.parquet"))
+def _parquet_files(store: LocalStore, folder: str = "clean") -> list[str]:
+    """The data files of ``folder``'s date partitions (not those of the index under clean/_index/)."""
+    return sorted(str(p.relative_to(store.root)) for p in (store.root / folder).glob("date=*/*.parquet"))
 
 
 def test_report_counts_what_happened(first_run):
@@ -45,7 +46,7 @@ def test_report_counts_what_happened(first_run):
     assert report.flagged_by_issue == {"too_short": 1, "mostly_non_text": 1}
     assert (report.exact_duplicates, report.near_duplicates, report.clusters) == (1, 2, 2)
     assert report.partitions_written == ["2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12"]
-    assert (report.lsh_bands, report.lsh_rows) == (21, 6)
+    assert (report.lsh_bands, report.lsh_rows) == (12, 5)
     stored = json.loads(store.get_bytes("clean/_reports/first.json"))
     assert stored == json.loads(report.model_dump_json())
 
@@ -106,9 +107,26 @@ def test_rerun_from_the_command_line_rewrites_the_same_documents(first_run, tmp_
     assert copy.exists("clean/_reports/first.json") and copy.exists("clean/_reports/again.json")
 
 
-def test_incremental_run_links_new_documents_to_earlier_ones_and_keeps_the_rest(spark, first_run, tmp_path):
+def _index_links(store: LocalStore) -> dict[str, tuple[str | None, ...]]:
+    """Story links as the de-duplication index under clean/_index/ holds them."""
+    import pyarrow.dataset as ds
+
+    index = ds.dataset(store.root / "clean" / "_index", format="parquet", partitioning="hive")
+    rows = index.to_table(columns=["id", "story_id", "duplicate_of", "duplicate_kind"]).to_pylist()
+    return {row["id"]: (row["story_id"], row["duplicate_of"], row["duplicate_kind"]) for row in rows}
+
+
+def _links(documents: dict[str, CleanDocument]) -> dict[str, tuple[str | None, ...]]:
+    return {i: (d.story_id, d.duplicate_of, d.duplicate_kind) for i, d in documents.items()}
+
+
+@pytest.mark.parametrize("index", ["stored", "rebuilt"])
+def test_incremental_run_links_new_documents_to_earlier_ones_and_keeps_the_rest(spark, first_run, tmp_path, index):
     store, _, before = first_run
     copy = _copy(store, tmp_path / "store")
+    assert _index_links(copy) == _links(before)
+    if index == "rebuilt":  # output from before the index existed: the run rebuilds it from clean/
+        shutil.rmtree(copy.root / "clean" / "_index")
     late = [
         # Found today, published before p9-original: it becomes the canonical member of that story.
         corpus.raw("x-earliest-copy", corpus.STORY_A, published="2026-11-09T00:00:00", crawled="2026-11-13T01:00:00"),
@@ -121,9 +139,13 @@ def test_incremental_run_links_new_documents_to_earlier_ones_and_keeps_the_rest(
     report = run_clean(spark, copy.uri(), copy.uri(), since=date(2026, 11, 13), run_id="late")
 
     assert (report.input_docs, report.cleaned_docs, report.carried_over_docs) == (3, 3, 8)
+    assert report.index_rebuilt == (index == "rebuilt")
     assert report.partitions_removed == ["2026-11-12"]
     assert not (copy.root / "clean" / "date=2026-11-12").exists()
+    assert not (copy.root / "clean" / "_index" / "date=2026-11-12").exists()
+    assert (report.exact_duplicates, report.near_duplicates, report.clusters) == (2, 2, 2)
     after = {d.id: d for d in read_clean_documents(copy.uri("clean"))}
+    assert _index_links(copy) == _links(after)
     assert set(after) == set(before) | {"x-earliest-copy"}
     story_a = {"p9-original": "exact", "p1-exact-reprint": "exact", "p5-edited-reprint": "near"}
     for doc_id, kind in story_a.items():
@@ -132,6 +154,49 @@ def test_incremental_run_links_new_documents_to_earlier_ones_and_keeps_the_rest(
     assert after["w-undated-reprint"].published_at is not None
     unchanged = set(before) - set(story_a) - {"v-symbols", "w-undated-reprint"}
     assert all(after[i] == before[i] for i in unchanged)
+
+
+def test_a_later_run_judges_new_documents_against_the_index_alone(spark, tmp_path):
+    store = LocalStore(tmp_path / "store")
+    earlier = [
+        corpus.raw("original", corpus.STORY_A, published="2026-11-10T02:00:00", crawled="2026-11-10T03:00:00"),
+        corpus.raw("other", corpus.STORY_B, published="2026-11-09T02:00:00", crawled="2026-11-10T03:00:00"),
+    ]
+    corpus.write_raw(store, "2026-11-10", "run-1", earlier)
+    run_clean(spark, store.uri(), store.uri(), since=date(2026, 11, 10), run_id="day-1")
+    before = {d.id: d for d in read_clean_documents(store.uri("clean"))}
+    reprints = [
+        corpus.raw("edited-reprint", corpus.STORY_A_EDITED, published="2026-11-11T02:00:00",
+                   crawled="2026-11-11T03:00:00"),
+        corpus.raw("exact-reprint", corpus.STORY_A + "\n责任编辑：王小明", published="2026-11-11T04:00:00",
+                   crawled="2026-11-11T05:00:00"),
+    ]  # fmt: skip
+    corpus.write_raw(store, "2026-11-11", "run-2", reprints)
+
+    # The earlier documents' files are made unreadable: opening any of them would fail the run.
+    files = [store.root / name for name in _parquet_files(store)]
+    saved = {path: path.read_bytes() for path in files}
+    for path in files:
+        path.write_bytes(b"not parquet")
+    try:
+        report = run_clean(spark, store.uri(), store.uri(), since=date(2026, 11, 11), run_id="day-2")
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)
+
+    assert (report.cleaned_docs, report.carried_over_docs, report.output_docs) == (2, 0, 2)
+    assert report.partitions_written == ["2026-11-11"] and report.partitions_removed == []
+    assert not report.index_rebuilt
+    assert (report.exact_duplicates, report.near_duplicates, report.clusters) == (1, 1, 1)
+    after = {d.id: d for d in read_clean_documents(store.uri("clean"))}
+    assert _links(after) == {
+        "original": ("original", None, None),
+        "other": ("other", None, None),
+        "edited-reprint": ("original", "original", "near"),
+        "exact-reprint": ("original", "original", "exact"),
+    }
+    assert {i: after[i] for i in before} == before
+    assert _index_links(store) == _links(after)
 
 
 def test_an_empty_store_writes_only_a_report(spark, tmp_path):

@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 
 from cleaning.minhash import (
+    DEFAULT_NUM_PERM,
     candidate_probability,
     choose_banding,
     estimated_jaccard,
+    from_signature_bytes,
     jaccard,
     permutations,
+    shingle_hashes,
     shingle_keys,
     signature,
+    signature_bytes,
     signatures,
     text_jaccard,
 )
@@ -57,7 +61,7 @@ def test_signature_agreement_estimates_jaccard():
 def test_signatures_are_deterministic_and_none_for_unshingleable_text():
     first, empty, short = signatures([TEXT, "", "四个字符"])
     assert empty is None and short is None
-    assert first is not None and first.dtype == np.int64 and first.shape == (128,)
+    assert first is not None and first.dtype == np.int64 and first.shape == (DEFAULT_NUM_PERM,)
     assert (first >= 0).all() and (first < 2**32).all()
     np.testing.assert_array_equal(first, signatures([TEXT])[0])
 
@@ -68,15 +72,28 @@ def test_signature_is_the_same_whatever_the_chunking():
     np.testing.assert_array_equal(signature(keys, a, b), signature(keys[::-1].copy(), a, b))
 
 
-def test_banding_for_threshold_0_8_keeps_almost_every_pair_at_the_threshold():
-    bands, rows = choose_banding(128, 0.8)
-    assert (bands, rows) == (21, 6)
+@pytest.mark.parametrize(("num_perm", "expected", "at_0_3"), [(128, (21, 6), 0.02), (DEFAULT_NUM_PERM, (12, 5), 0.03)])
+def test_banding_for_threshold_0_8_keeps_almost_every_pair_at_the_threshold(num_perm, expected, at_0_3):
+    bands, rows = choose_banding(num_perm, 0.8)
+    assert (bands, rows) == expected
     assert candidate_probability(0.8, bands, rows) >= 0.99
-    assert candidate_probability(0.3, bands, rows) < 0.02
+    assert candidate_probability(0.3, bands, rows) < at_0_3
     # One more row per band would lose more than 1% of pairs at the threshold.
-    assert candidate_probability(0.8, 128 // (rows + 1), rows + 1) < 0.99
+    assert candidate_probability(0.8, num_perm // (rows + 1), rows + 1) < 0.99
 
 
 def test_banding_rejects_a_threshold_outside_0_1():
     with pytest.raises(ValueError):
         choose_banding(128, 0)
+
+
+def test_repeated_shingles_do_not_change_the_signature_and_bytes_round_trip():
+    a, b = permutations(DEFAULT_NUM_PERM)
+    text = TEXT * 3  # every shingle repeated
+    from_distinct = signature(shingle_keys(text), a, b)
+    from_all = signature(shingle_hashes(text), a, b)
+    np.testing.assert_array_equal(from_distinct, from_all)
+    stored = signature_bytes(from_all)
+    assert stored is not None and len(stored) == 4 * DEFAULT_NUM_PERM
+    np.testing.assert_array_equal(from_signature_bytes(stored), from_all)
+    assert signature_bytes(None) is None

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 from pyspark.sql import Row
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.testing import assertDataFrameEqual
 
+from cleaning import minhash
 from cleaning import transforms as tf
 from cleaning.schema import clean_document_schema, raw_document_schema, transcript_schema
 from tests.cleaning.corpus import STORY_A, STORY_A_EDITED, STORY_B
-from tests.cleaning.spark_asserts import assertDataFrameEqual
 
 pytestmark = pytest.mark.slow
+
+BANDS, ROWS = minhash.choose_banding(minhash.DEFAULT_NUM_PERM, 0.8)
 
 
 def _at(day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -61,6 +66,22 @@ def test_clean_documents_cleans_title_and_text(spark):
     )
 
 
+def test_the_one_pass_agrees_with_the_single_steps(spark):
+    raw = _raw(
+        spark,
+        [
+            {"id": "zh", "title": "标题", "text": "<p>" + STORY_A + "</p>\n责任编辑：张三", "crawled_at": _at(1)},
+            {"id": "en", "title": "T", "text": "The council approved a budget, again!", "crawled_at": _at(1)},
+            {"id": "symbols", "title": "S", "text": "12345 ### 67.8% 2026-11-10", "crawled_at": _at(1)},
+        ],
+    )
+    columns = ("id", "language", "quality_issues", "_fingerprint", "content_hash", "minhash")
+    one_pass = tf.clean_documents(raw, 40)
+    steps = tf.add_minhash(tf.add_fingerprint(tf.flag_quality(tf.detect_language(one_pass.select("id", "text")), 40)))
+    assertDataFrameEqual(one_pass.select(*columns), steps.select(*columns))
+    assert one_pass.where("minhash IS NULL").count() == 0
+
+
 def test_transcripts_are_cleaned_and_appended_after_a_marker_in_page_order(spark):
     sha = {name: name * 64 for name in "abcd"}
 
@@ -80,8 +101,11 @@ def test_transcripts_are_cleaned_and_appended_after_a_marker_in_page_order(spark
         [(sha["a"], "這是第一段講話。"), (sha["b"], "第二段 講話"), (sha["c"], "  "), (None, "无主")],
         transcript_schema(),
     )
-    joined = tf.join_transcripts(docs, tf.clean_transcripts(transcripts))
-    joined = joined.select("id", "text", "transcript_text", "media_sha256")
+    columns = ("id", "text", "transcript_text", "media_sha256")
+    heard = tf.clean_transcripts(transcripts)
+    joined = tf.clean_documents(tf.attach_transcripts(docs, heard)).select(*columns)
+    broadcast = tf.clean_documents(tf.attach_transcripts(docs, heard, broadcast=True)).select(*columns)
+    assertDataFrameEqual(broadcast, joined)
     assertDataFrameEqual(
         joined,
         [
@@ -93,6 +117,15 @@ def test_transcripts_are_cleaned_and_appended_after_a_marker_in_page_order(spark
             ),
             Row(id="no-media", text="只有正文。", transcript_text=None, media_sha256=[]),
             Row(id="only-video", text="【音频转写】\n这是第一段讲话。", transcript_text="这是第一段讲话。", media_sha256=[sha["a"]]),
+        ],
+    )
+    # Without any transcripts there is nothing to join: text unchanged, every asset still listed.
+    assertDataFrameEqual(
+        tf.clean_documents(tf.attach_transcripts(docs, None)).select(*columns),
+        [
+            Row(id="two-clips", text="正文。", transcript_text=None, media_sha256=[sha["b"], sha["a"], sha["c"]]),
+            Row(id="no-media", text="只有正文。", transcript_text=None, media_sha256=[]),
+            Row(id="only-video", text="", transcript_text=None, media_sha256=[sha["a"]]),
         ],
     )
 
@@ -168,7 +201,30 @@ def test_content_hash_ignores_punctuation_whitespace_case_and_transcripts(spark)
 
 def _fingerprinted(spark, rows: list[tuple[str, str, datetime | None]]):
     docs = spark.createDataFrame(rows, "id string, text string, published_at timestamp")
-    return tf.add_fingerprint(docs)
+    return tf.add_story_node(tf.add_fingerprint(docs))
+
+
+def _nodes(docs) -> dict[str, str]:
+    return {row.id: row._node for row in docs.select("id", "_node").collect()}
+
+
+def test_exact_copies_share_a_node_and_empty_fingerprints_stay_alone(spark):
+    docs = _fingerprinted(
+        spark,
+        [("a", "同一篇文章。", None), ("b", "同一篇文章", None), ("x", "！！！", None), ("y", "？？？", None)],
+    )
+    nodes = _nodes(docs)
+    assert nodes["a"] == nodes["b"] and len(nodes["a"]) == 64
+    assert (nodes["x"], nodes["y"]) == ("id:x", "id:y")
+
+
+def test_minhash_column_holds_the_numpy_signature_as_little_endian_uint32(spark):
+    docs = _fingerprinted(spark, [("a", STORY_A, None), ("tiny", "四个字", None)])
+    signed = {row.id: row.minhash for row in tf.add_minhash(docs).select("id", "minhash").collect()}
+    fingerprint = tf.add_fingerprint(spark.createDataFrame([(STORY_A,)], "text string")).first()._fingerprint
+    (expected,) = minhash.signatures([fingerprint])
+    assert signed["tiny"] is None
+    assert np.array_equal(minhash.from_signature_bytes(bytes(signed["a"])), expected)
 
 
 def test_only_similar_documents_become_verified_pairs(spark):
@@ -183,13 +239,23 @@ def test_only_similar_documents_become_verified_pairs(spark):
             ("tiny", "四个字", None),
         ],
     )
-    signed = tf.add_signatures(docs)
-    assert signed.where("_signature IS NULL").select("id").collect() == [Row(id="tiny")]
-    candidates = tf.candidate_pairs(signed, bands=21, rows=6)
-    assert Row(left_id="a", right_id="a-edited") in candidates.collect()
-    verified = tf.verify_pairs(candidates, docs, threshold=0.8)
-    assertDataFrameEqual(verified.select("left_id", "right_id"), [Row(left_id="a", right_id="a-edited")])
+    nodes = _nodes(docs)
+    entries = tf.add_minhash(docs)
+    assert entries.where("minhash IS NULL").select("id").collect() == [Row(id="tiny")]
+    candidates = tf.candidate_pairs(entries, bands=BANDS, rows=ROWS)
+    left, right = sorted((nodes["a"], nodes["a-edited"]))
+    assert Row(left=left, right=right) in candidates.collect()
+    verified = tf.verify_pairs(candidates, entries, threshold=0.8)
+    assertDataFrameEqual(verified.select("left", "right"), [Row(left=left, right=right)])
     assert verified.first().jaccard == pytest.approx(0.873, abs=0.01)
+
+
+def test_candidates_need_an_active_side(spark):
+    docs = tf.add_minhash(_fingerprinted(spark, [("a", STORY_A, None), ("a-edited", STORY_A_EDITED, None)]))
+    both_judged_before = docs.withColumn("_active", F.lit(False))
+    assert tf.candidate_pairs(both_judged_before, bands=BANDS, rows=ROWS).count() == 0
+    one_new = docs.withColumn("_active", F.col("id") == "a-edited")
+    assert tf.candidate_pairs(one_new, bands=BANDS, rows=ROWS).count() == 1
 
 
 def test_stories_are_named_by_their_earliest_published_member(spark):
@@ -199,28 +265,55 @@ def test_stories_are_named_by_their_earliest_published_member(spark):
         [
             ("a1", text, _at(10, 6)),  # exact copy of z9, published later
             ("z9", text, _at(10, 2)),  # earliest: canonical although its id is largest
-            ("m5", "改写过的同一篇文章", _at(11)),  # near duplicate of z9's group (component given below)
+            ("m5", "改写过的同一篇文章", _at(11)),  # near duplicate of z9's text (component given below)
             ("n0", text, None),  # undated exact copy: never canonical
             ("s1", "另一篇", _at(9)),
             ("t1", "第三篇", _at(9)),
             ("t0", "第三篇的转载", _at(9)),  # same time as t1: the smaller id wins
         ],
     )
-    grouped = tf.mark_exact_groups(docs)
+    nodes = _nodes(docs)
     components = spark.createDataFrame(
-        [("m5", "a1"), ("z9", "a1"), ("t0", "t0"), ("t1", "t0")], "id string, component string"
+        [(nodes["m5"], "c1"), (nodes["z9"], "c1"), (nodes["t0"], "c2"), (nodes["t1"], "c2")],
+        "_node string, component string",
     )
-    stories = tf.assign_stories(grouped, components).select("id", "story_id", "duplicate_of", "duplicate_kind")
+    stories = tf.assign_stories(docs, components).select(
+        "id", "story_id", "duplicate_of", "duplicate_kind", "_story_size"
+    )
     assertDataFrameEqual(
         stories,
         [
-            Row(id="z9", story_id="z9", duplicate_of=None, duplicate_kind=None),
-            Row(id="a1", story_id="z9", duplicate_of="z9", duplicate_kind="exact"),
-            Row(id="n0", story_id="z9", duplicate_of="z9", duplicate_kind="exact"),
-            Row(id="m5", story_id="z9", duplicate_of="z9", duplicate_kind="near"),
-            Row(id="s1", story_id="s1", duplicate_of=None, duplicate_kind=None),
-            Row(id="t0", story_id="t0", duplicate_of=None, duplicate_kind=None),
-            Row(id="t1", story_id="t0", duplicate_of="t0", duplicate_kind="near"),
+            Row(id="z9", story_id="z9", duplicate_of=None, duplicate_kind=None, _story_size=4),
+            Row(id="a1", story_id="z9", duplicate_of="z9", duplicate_kind="exact", _story_size=4),
+            Row(id="n0", story_id="z9", duplicate_of="z9", duplicate_kind="exact", _story_size=4),
+            Row(id="m5", story_id="z9", duplicate_of="z9", duplicate_kind="near", _story_size=4),
+            Row(id="s1", story_id="s1", duplicate_of=None, duplicate_kind=None, _story_size=1),
+            Row(id="t0", story_id="t0", duplicate_of=None, duplicate_kind=None, _story_size=2),
+            Row(id="t1", story_id="t0", duplicate_of="t0", duplicate_kind="near", _story_size=2),
+        ],
+    )
+
+
+def test_deduplicate_links_exact_and_near_copies(spark):
+    docs = tf.add_fingerprint(
+        spark.createDataFrame(
+            [
+                ("p", STORY_A, _at(10)),
+                ("p-copy", STORY_A + "\n", _at(11)),
+                ("p-edited", STORY_A_EDITED, _at(12)),
+                ("q", STORY_B, _at(9)),
+            ],
+            "id string, text string, published_at timestamp",
+        )
+    )
+    stories = tf.deduplicate(docs, 0.8).select("id", "story_id", "duplicate_kind")
+    assertDataFrameEqual(
+        stories,
+        [
+            Row(id="p", story_id="p", duplicate_kind=None),
+            Row(id="p-copy", story_id="p", duplicate_kind="exact"),
+            Row(id="p-edited", story_id="p", duplicate_kind="near"),
+            Row(id="q", story_id="q", duplicate_kind=None),
         ],
     )
 
