@@ -33,14 +33,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from cleaning import minhash
+from cleaning import text as text_ops
 from cleaning.graph import connected_components
 from cleaning.schema import CORRUPT_RECORD, PARTITION_COLUMN, clean_document_schema
-from cleaning import text as text_ops
 from cleaning.text import (
     QUALITY_ISSUES,
-    QUALITY_MOSTLY_NON_TEXT,
-    QUALITY_TOO_SHORT,
-    TRANSCRIPT_HEADER,
     TRANSCRIPT_MARKER,
     clean_article,
     clean_line_text,
@@ -334,22 +331,19 @@ def verify_pairs(candidates: DataFrame, entries: DataFrame, threshold: float) ->
     """(left, right, jaccard): candidates whose exact Jaccard similarity of 5-shingle sets is at least ``threshold``.
 
     Computed on the shingle strings of the fingerprints themselves (no hashing), for
-    candidate pairs only. The (few) candidates are broadcast and the fingerprints
-    streamed past them, left side then right side, so the corpus is never shuffled.
+    candidate pairs only. The (few) candidates are broadcast, one row per side, and the
+    fingerprints streamed past them once; only the candidates' texts are shuffled, to
+    bring each pair's two together.
     """
     jaccard = _pandas_udf(_jaccard_of_texts, T.DoubleType())
-    texts = entries.select(NODE, "_fingerprint")
-    with_left = (
-        texts.join(F.broadcast(candidates), F.col(NODE) == F.col("left"))
-        .select("left", "right", F.col("_fingerprint").alias("_left"))
-        .dropDuplicates(["left", "right"])
+    sides = candidates.select("left", "right", F.explode(F.array("left", "right")).alias(NODE))
+    texts = entries.select(NODE, "_fingerprint").join(F.broadcast(sides), NODE)
+    # Exact copies share a node (and so a fingerprint): max() picks any one of them.
+    pairs = texts.groupBy("left", "right").agg(
+        F.max(F.when(F.col(NODE) == F.col("left"), F.col("_fingerprint"))).alias("_left"),
+        F.max(F.when(F.col(NODE) == F.col("right"), F.col("_fingerprint"))).alias("_right"),
     )
-    with_both = (
-        texts.join(F.broadcast(with_left), F.col(NODE) == F.col("right"))
-        .select("left", "right", "_left", F.col("_fingerprint").alias("_right"))
-        .dropDuplicates(["left", "right"])
-    )
-    return with_both.select("left", "right", jaccard("_left", "_right").alias("jaccard")).where(
+    return pairs.select("left", "right", jaccard("_left", "_right").alias("jaccard")).where(
         F.col("jaccard") >= threshold
     )
 
@@ -444,6 +438,7 @@ def to_clean_documents(docs: DataFrame) -> DataFrame:
 
 
 __all__ = [
+    "QUALITY_ISSUES",
     "TRANSCRIPT_MARKER",
     "add_fingerprint",
     "add_minhash",

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from cleaning.text import clean_article, clean_line_text, is_boilerplate, normalise_unicode, split_lines, strip_html
+from cleaning.text import (
+    TRANSCRIPT_HEADER,
+    clean_article,
+    clean_line_text,
+    content_hash,
+    fingerprint,
+    is_boilerplate,
+    normalise_unicode,
+    split_lines,
+    squeeze,
+    strip_html,
+    with_transcripts,
+)
 
 
 def test_strip_html_drops_tags_scripts_and_comments_and_keeps_paragraphs():
@@ -76,3 +88,16 @@ def test_clean_article_handles_empty_and_missing_text():
 def test_clean_line_text_keeps_lines_that_look_like_boilerplate():
     # Transcripts are speech: a speaker saying "来源：" is content, not furniture.
     assert clean_line_text("來源：現場\n說話內容") == "来源：现场\n说话内容"
+
+
+def test_squeeze_drops_whitespace_punctuation_and_symbols_of_every_plane():
+    assert squeeze("上海，地铁 Line-18!\t😀 ©2026") == "上海地铁line182026"
+
+
+def test_fingerprint_is_the_article_part_unless_the_page_is_only_transcripts():
+    page = with_transcripts("正文，第一段。", ["讲话一", "讲话二"])
+    assert page == "正文，第一段。" + TRANSCRIPT_HEADER + "讲话一" + TRANSCRIPT_HEADER + "讲话二"
+    assert fingerprint(page) == "正文第一段"
+    only_video = with_transcripts("", ["讲话一"])
+    assert only_video == "【音频转写】\n讲话一" and fingerprint(only_video) == "音频转写讲话一"
+    assert content_hash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
