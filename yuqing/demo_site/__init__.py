@@ -7,7 +7,7 @@ content/watchlist.yaml.
 
     from yuqing.demo_site import DemoSite, load_articles, load_watchlist
     with DemoSite(port=0) as site:
-        print(site.url)
+        crawl(f"{site.url}/huaxia/")
 """
 
 from yuqing.demo_site.catalog import (

@@ -22,6 +22,7 @@ The hanzi and pinyin texts here must equal the ``media`` entries in content/arti
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from yuqing.logs import setup_logging
+
+logger = logging.getLogger(__name__)
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
 VOICE = "cmn-latn-pinyin+m3"
 SPEED = "175"
@@ -158,7 +162,7 @@ def check(media_dir: Path = MEDIA_DIR, model_dir: Path | None = None) -> bool:
             text = to_simplified.convert("".join(s.text for s in segments))
             heard = [k for k in expected.get(clip.file, ()) if k in text]
             ok &= bool(heard)
-            print(f"{clip.file}: {text}\n  expected keywords heard: {heard or 'NONE'}")
+            logger.info("%s: %s\n  expected keywords heard: %s", clip.file, text, heard or "NONE")
     return ok
 
 
@@ -169,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-only", action="store_true", help="only transcribe the existing clips")
     parser.add_argument("--model", type=Path, help="a CTranslate2 Whisper model folder (default: assemble base)")
     args = parser.parse_args(argv)
+    setup_logging("INFO")
     if not args.check_only:
         for path in make_all(args.out):
-            print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+            logger.info("wrote %s (%d KiB)", path, path.stat().st_size // 1024)
     if args.check or args.check_only:
         return 0 if check(args.out, args.model) else 1
     return 0

@@ -39,6 +39,7 @@ from yuqing.demo_site.catalog import (
     load_articles,
     load_outlets,
 )
+from yuqing.logs import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -321,16 +322,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
-    if args.verbose:
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(message)s")
+    setup_logging("DEBUG" if args.verbose else "INFO")
     site = DemoSite(host=args.host, port=args.port).start()
-    print(f"Demo news site at {site.url}/  (Ctrl-C to stop)", flush=True)
+    logger.info("outlets (Ctrl-C to stop):")
     for outlet in site.outlets.values():
-        print(f"  {outlet.name:<6} {site.url}/{outlet.id}/   feed: {site.url}/feeds/{outlet.id}.xml", flush=True)
+        logger.info("  %-6s %s/%s/   feed: %s/feeds/%s.xml", outlet.name, site.url, outlet.id, site.url, outlet.id)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        print("stopping", flush=True)
+        logger.info("stopping")
     finally:
         site.stop()
 
