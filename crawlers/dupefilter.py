@@ -2,15 +2,15 @@
 
 Layout: ``seen/<source>/<name>.txt``, one hex request fingerprint (Scrapy's request
 fingerprinter) per line. ``open()`` loads every shard of the source (in parallel). A run adds
-small shards ``<run_id>-<part>.txt``, each written once and atomically, every
-``YQ_DEDUP_FLUSH_EVERY`` stored articles and on close, so a crash loses at most one interval
+small shards ``<run_id>-<part>.txt``, each written once and atomically, one per stored batch of
+documents, so a crash loses at most one batch
 and nothing is ever rewritten in bulk. Once a source has ``YQ_SEEN_COMPACT_AFTER`` shards, the
 close merges them into one ``<run_id>-compact.txt`` (written first, then the merged shards are
 deleted, so a crash in between only leaves duplicates).
 
-A URL is remembered only once its article is durably stored: after its document line is in one
-of this run's ``raw/docs/`` shards (RawDocumentPipeline writes those every ``YQ_DOCS_FLUSH_EVERY``
-articles). So a crash never marks as seen an article whose document was lost, and a page that
+A URL is remembered only once its article is durably stored: when RawDocumentPipeline announces
+(``documents_stored``) the batch of ``YQ_DOCS_FLUSH_EVERY`` documents that holds it, the batch's
+fingerprints become one new shard. So a crash never marks as seen an article whose document was lost, and a page that
 failed to download or extract is tried again next time. The URLs an article was redirected
 from are remembered with it. List pages and feeds are requested with ``dont_filter`` and so are
 always fetched again.
@@ -26,9 +26,8 @@ removes the file.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +44,7 @@ from scrapy.utils.job import job_dir
 from scrapy.utils.request import fingerprint
 from twisted.internet.defer import Deferred
 
+from crawlers.pipelines import documents_stored
 from yuqing.errors import ObjectNotFound
 from yuqing.ids import canonical_url
 from yuqing.storage import ObjectStore
@@ -101,7 +101,6 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         store: ObjectStore,
         source: str,
         run_id: str,
-        flush_every: int,
         *,
         compact_after: int = 64,
         jobdir: str | None = None,
@@ -113,22 +112,18 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         self.source = source
         self.run_id = run_id
         self.prefix = f"seen/{source}/"
-        self.flush_every = flush_every
         self.compact_after = compact_after
         self.seen_before: set[bytes] = set()
         self.seen_now: set[bytes] = set()
         self.loaded_keys: list[str] = []
         self.written_keys: list[str] = []
         self.remembered: set[bytes] = set()
-        # Stored articles whose document may not be durable yet: doc id -> fingerprints.
+        # Scraped articles whose document batch is not in the store yet: doc id -> fingerprints.
         self.pending: dict[str, list[bytes]] = defaultdict(list)
-        self._days: set[str] = set()
-        self._docs_read: set[str] = set()
-        self._docs_lock = threading.Lock()
+        # Documents announced as stored before their item_scraped arrived (the two may cross).
+        self.stored_early: set[str] = set()
+        self.saving: set[asyncio.Future[None]] = set()
         self._parts = 0
-        self._committing = False
-        self._commit_at = flush_every
-        self._empty_commits = 0
         self._jobdir_path = Path(jobdir, "yuqing-seen.txt") if jobdir else None
         self._jobdir_file: IO[str] | None = None
 
@@ -140,11 +135,11 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
             store=settings["YQ_OBJECT_STORE"],
             source=settings["YQ_SOURCE"],
             run_id=settings["YQ_RUN_ID"],
-            flush_every=settings.getint("YQ_DEDUP_FLUSH_EVERY", 200),
             compact_after=settings.getint("YQ_SEEN_COMPACT_AFTER", 64),
             jobdir=job_dir(settings),
         )
-        crawler.signals.connect(dupefilter.item_stored, signal=signals.item_scraped)
+        crawler.signals.connect(dupefilter.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(dupefilter.documents_stored, signal=documents_stored)
         return dupefilter
 
     # -- open: load what earlier runs stored -----------------------------------------------
@@ -201,7 +196,7 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
 
     # -- remembering stored articles -------------------------------------------------------
 
-    async def item_stored(self, item: Any, response: Response, spider: Spider) -> None:
+    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         document = item.get("document") if hasattr(item, "get") else None
         if document is None:
             return
@@ -210,50 +205,40 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
         fingerprints = [self.fingerprinter.fingerprint(request)]
         # An article reached through redirects is also known by the addresses it was linked at.
         fingerprints += [self.fingerprinter.fingerprint(Request(url)) for url in request.meta.get("redirect_urls", ())]
-        self.pending[document.id].extend(fingerprints)
-        self._days.add(document.crawled_at.date().isoformat())
-        if len(self.pending) < self._commit_at or self._committing:
-            return
-        self._committing = True
-        try:
-            saved = await self._commit()
-        finally:
-            self._committing = False
-        if saved:
-            self._empty_commits = 0
-            self._commit_at = self.flush_every
+        if document.id in self.stored_early:
+            self.stored_early.discard(document.id)
+            self._save(fingerprints)
         else:
-            # The documents' shard is still being written: look again soon, then less often.
-            self._empty_commits += 1
-            self._commit_at = len(self.pending) + min(self.flush_every, 2**self._empty_commits)
+            self.pending[document.id].extend(fingerprints)
 
-    async def _commit(self) -> int:
-        """Save the fingerprints of the pending articles whose documents are now in the store."""
-        durable = await run_in_thread(self._durable_doc_ids, sorted(self._days))
-        fingerprints = [fp for doc_id in durable if doc_id in self.pending for fp in self.pending.pop(doc_id)]
+    def documents_stored(self, doc_ids: list[str]) -> None:
+        fingerprints = []
+        for doc_id in doc_ids:
+            if doc_id in self.pending:
+                fingerprints += self.pending.pop(doc_id)
+            else:
+                self.stored_early.add(doc_id)
+        self._save(fingerprints)
+
+    def _save(self, fingerprints: list[bytes]) -> None:
+        """Write these fingerprints as one new shard, off the reactor."""
         if not fingerprints:
-            return 0
+            return
         self._parts += 1
         key = f"{self.prefix}{self.run_id}-{self._parts:04d}.txt"
-        await run_in_thread(self.store.put_bytes, key, format_shard(fingerprints), "text/plain")
+        saving = asyncio.ensure_future(asyncio.to_thread(self.store.put_bytes, key, format_shard(fingerprints), "text/plain"))
+        self.saving.add(saving)
+        saving.add_done_callback(lambda done: self._saved(done, key, fingerprints))
+
+    def _saved(self, saving: asyncio.Future[None], key: str, fingerprints: list[bytes]) -> None:
+        self.saving.discard(saving)
+        if saving.cancelled() or saving.exception() is not None:
+            logger.error("could not save seen URLs of %s to %s (fetched again next run): %s",
+                         self.source, key, "cancelled" if saving.cancelled() else saving.exception())
+            return
         self.written_keys.append(key)
         self.remembered.update(fingerprints)
         self.stats.set_value("dedup/remembered", len(self.remembered))
-        return len(fingerprints)
-
-    def _durable_doc_ids(self, days: list[str]) -> set[str]:
-        """Ids in this run's document shards not read before (RawDocumentPipeline's layout)."""
-        ids: set[str] = set()
-        with self._docs_lock:
-            for day in days:
-                for key in self.store.list_keys(f"raw/docs/date={day}/{self.run_id}-{self.source}-"):
-                    if key in self._docs_read:
-                        continue
-                    for line in self.store.get_bytes(key).splitlines():
-                        if line.strip():
-                            ids.add(json.loads(line)["id"])
-                    self._docs_read.add(key)
-        return ids
 
     # -- close -----------------------------------------------------------------------------
 
@@ -265,11 +250,10 @@ class ObjectStoreDupeFilter(BaseDupeFilter):
             self._jobdir_file.close()
             if reason == "finished" and self._jobdir_path is not None:
                 self._jobdir_path.unlink()  # the job is done; the next run starts a new one in the same JOBDIR
-        # The pipelines are closed by now, so every stored document has been flushed.
-        await self._commit()
+        # The pipelines are closed by now, so every document batch has been announced.
+        await asyncio.gather(*self.saving, return_exceptions=True)
         if self.pending:
-            logger.warning("%d stored articles of %s were not found in the document shards; they will be fetched again",
-                           len(self.pending), self.source)
+            logger.warning("%d scraped articles of %s were never stored; they will be fetched again", len(self.pending), self.source)
         if len(self.loaded_keys) + len(self.written_keys) >= self.compact_after:
             await run_in_thread(self._compact)
 

@@ -22,6 +22,9 @@ from yuqing.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
+# Sent (with ``doc_ids``) once a batch of documents and their pages is in the object store.
+documents_stored = object()
+
 _KNOWN_MEDIA_EXT = {".mp3", ".m4a", ".aac", ".wav", ".ogg", ".opus", ".flac", ".mp4", ".webm", ".flv", ".mkv", ".mov", ".m3u8"}
 
 
@@ -97,20 +100,23 @@ class RawDocumentPipeline:
     every batch written before it. A batch is taken whole when it fills (later documents start the
     next one) and written while the crawl goes on; at most ``MAX_BATCHES_IN_FLIGHT`` at a time,
     beyond which items wait. The source is in the shard name because one run crawls several
-    sources in parallel. ObjectStoreDupeFilter reads these shards to learn which articles are
-    durably stored; since no item waits for its own batch, every article's ``item_scraped`` comes
-    before the shard that holds it is written.
+    sources in parallel. Each written batch is announced with the ``documents_stored`` signal,
+    which ObjectStoreDupeFilter waits for before it remembers an article's URL.
     """
 
     MAX_BATCHES_IN_FLIGHT = 4
 
-    def __init__(self, store: ObjectStore, run_id: str, source: str, flush_every: int, flush_bytes: int = 16 << 20) -> None:
+    def __init__(
+        self, crawler: Crawler, store: ObjectStore, run_id: str, source: str, flush_every: int, flush_bytes: int = 16 << 20
+    ) -> None:
+        self.crawler = crawler
         self.store = store
         self.run_id = run_id
         self.source = source
         self.flush_every = flush_every
         self.flush_bytes = flush_bytes
         self.pages: list[tuple[str, bytes]] = []
+        self.doc_ids: list[str] = []
         self.pending: dict[str, list[str]] = defaultdict(list)
         self.pending_bytes = 0
         self.shard_number = 0
@@ -121,6 +127,7 @@ class RawDocumentPipeline:
     def from_crawler(cls, crawler: Crawler) -> RawDocumentPipeline:
         settings = crawler.settings
         return cls(
+            crawler,
             settings["YQ_OBJECT_STORE"],
             settings["YQ_RUN_ID"],
             settings["YQ_SOURCE"],
@@ -134,6 +141,7 @@ class RawDocumentPipeline:
         if len(self.writing) >= self.MAX_BATCHES_IN_FLIGHT:
             await asyncio.wait(self.writing, return_when=asyncio.FIRST_COMPLETED)  # the store is slower than the crawl
         self.pages.append((document.html_key, item["html"]))
+        self.doc_ids.append(document.id)
         self.pending[document.crawled_at.date().isoformat()].append(document.model_dump_json())
         self.pending_bytes += len(item["html"])
         self.stored += 1
@@ -142,28 +150,31 @@ class RawDocumentPipeline:
         return item
 
     def _start_batch(self) -> None:
-        pages, shards = self._take_batch()
+        doc_ids, pages, shards = self._take_batch()
         if not pages:
             return
         writing = asyncio.ensure_future(asyncio.to_thread(self._write, pages, shards))
         self.writing.append(writing)
-        writing.add_done_callback(self._batch_done)
+        writing.add_done_callback(lambda done: self._batch_done(done, doc_ids))
 
-    def _batch_done(self, writing: asyncio.Future[None]) -> None:
+    def _batch_done(self, writing: asyncio.Future[None], doc_ids: list[str]) -> None:
         self.writing.remove(writing)
-        if not writing.cancelled() and writing.exception() is not None:
-            logger.error("could not store a batch of documents of %s (fetched again next run): %s", self.source, writing.exception())
+        if writing.cancelled() or writing.exception() is not None:
+            reason = "cancelled" if writing.cancelled() else writing.exception()
+            logger.error("could not store a batch of documents of %s (fetched again next run): %s", self.source, reason)
+            return
+        self.crawler.signals.send_catch_log(signal=documents_stored, doc_ids=doc_ids)
 
-    def _take_batch(self) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-        """This batch's pages and shards (numbered now, in order); later documents start a new batch."""
+    def _take_batch(self) -> tuple[list[str], list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+        """This batch's ids, pages and shards (numbered now, in order); later documents start a new batch."""
         shards = []
         for day, lines in self.pending.items():
             self.shard_number += 1
             key = f"raw/docs/date={day}/{self.run_id}-{self.source}-{self.shard_number:04d}.jsonl"
             shards.append((key, ("\n".join(lines) + "\n").encode("utf-8")))
-        pages = self.pages
-        self.pages, self.pending, self.pending_bytes = [], defaultdict(list), 0
-        return pages, shards
+        batch = (self.doc_ids, self.pages, shards)
+        self.doc_ids, self.pages, self.pending, self.pending_bytes = [], [], defaultdict(list), 0
+        return batch
 
     def _write(self, pages: list[tuple[str, bytes]], shards: list[tuple[str, bytes]]) -> None:
         for key, html in pages:

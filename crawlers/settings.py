@@ -74,7 +74,6 @@ def scrapy_settings(settings: Settings, source: Source, store: ObjectStore, run_
         YQ_BAN_MARKERS=crawl.ban_markers,
         YQ_BAN_MAX_RETRIES=crawl.ban_max_retries,
         YQ_DOCS_FLUSH_EVERY=crawl.flush_every,
-        YQ_DEDUP_FLUSH_EVERY=crawl.flush_every,
         YQ_SEEN_COMPACT_AFTER=crawl.seen_compact_after,
         CONCURRENT_REQUESTS_PER_DOMAIN=min(source.concurrency, crawl.concurrent_requests_per_domain),
         # One crawler per source, so cap the crawler too: with the asyncio reactor Scrapy 2.19 starts every
