@@ -73,7 +73,28 @@ class Hit:
     via: str | None  # name of the ForwardProxy the request came through
 
 
-class TestSite:
+class _Served:
+    """Serves a handler class on a free port of 127.0.0.1 in a thread (a context manager)."""
+
+    _server: _Server | None = None
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> Self:
+        self._server = _Server(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
+class TestSite(_Served):
     """The site; ``with TestSite() as site:`` serves it on a free port."""
 
     __test__ = False  # not a pytest test class
@@ -91,7 +112,6 @@ class TestSite:
         self._banned: dict[str, tuple[set[str], set[str]]] = {}  # path -> (banned UAs, banned proxies)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
 
     # -- building the site -----------------------------------------------------------------
 
@@ -114,20 +134,11 @@ class TestSite:
             def do_GET(self) -> None:
                 site._handle(self)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
+        return self._serve(Handler)
 
     def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._stopping.set()  # releases slow responses still waiting
+        super().__exit__(*exc)
 
     def hits_for(self, path: str) -> list[Hit]:
         with self._lock:
@@ -224,13 +235,12 @@ class TestSite:
         return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>feed</title>{items}</channel></rss>'
 
 
-class ForwardProxy:
+class ForwardProxy(_Served):
     """An HTTP forward proxy on a free port that tags what it forwards with ``X-Via: <name>``."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.requests = 0
-        self._server: _Server | None = None
 
     def __enter__(self) -> Self:
         proxy = self
@@ -262,19 +272,7 @@ class ForwardProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._serve(Handler)
 
 
 _SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
