@@ -10,8 +10,9 @@ PIP_FLAGS ?= --disable-pip-version-check --progress-bar off
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
-	# torch is never needed by the default install; if a dependency asks, pip takes the CPU build on disk.
-	$(BIN)/pip install $(PIP_FLAGS) -e '.[test]'
+	# local-llm (torch, transformers, peft) lets the tests run the in-process LLM backend and LoRA script;
+	# torch==2.13.0 resolves to the CPU build on disk here, never a CUDA one.
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[test,local-llm]'
 	touch $(STAMP)
 
 install: $(STAMP)
