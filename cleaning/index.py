@@ -11,7 +11,10 @@ partitions it rewrites)::
 
 ``_meta.json`` beside the partitions records how the signatures were made
 (``num_perm``, ``seed``, shingle size); an index made otherwise, or none at all
-beside existing output, is rebuilt once from ``clean/``'s text.
+beside existing output, is rebuilt once from ``clean/``'s text. It also records the
+near-duplicate threshold the stored links were made with: an incremental run at
+another threshold would mix two definitions of "reprint", so it is refused with a
+message saying to re-run everything (no ``--since``) at the new threshold.
 
 An incremental run reads this instead of the documents: it bands the stored
 signatures with the new ones, checks candidate pairs on the stored fingerprints,
@@ -31,6 +34,7 @@ from pyspark.sql import types as T
 
 from cleaning import fs, minhash
 from cleaning.schema import PARTITION_COLUMN
+from yuqing.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +68,19 @@ def _meta(num_perm: int, seed: int) -> dict[str, int]:
     return {"format": INDEX_FORMAT, "num_perm": num_perm, "seed": seed, "shingle_chars": minhash.SHINGLE_CHARS}
 
 
-def read_index(spark: SparkSession, clean_uri: str, num_perm: int, seed: int) -> DataFrame | None:
+def read_index(spark: SparkSession, clean_uri: str, num_perm: int, seed: int, threshold: float) -> DataFrame | None:
     """The stored index, or None when there is none or it was made with other MinHash parameters."""
     uri = index_uri(clean_uri)
     meta_uri = fs.join_uri(uri, META)
     if not fs.exists(spark, meta_uri):
         return None
     stored = json.loads(fs.read_text(spark, meta_uri))
+    linked_at = stored.pop("threshold", threshold)  # indexes written before thresholds were recorded
+    if linked_at != threshold:
+        raise ConfigError(
+            f"the documents under {clean_uri} were linked at a near-duplicate threshold of {linked_at}, this run asks for "
+            f"{threshold}; re-run without --since to re-link everything at {threshold}, or keep --threshold {linked_at}"
+        )
     if stored != _meta(num_perm, seed):
         logger.warning("index at %s was made with %s, not %s: rebuilding it", uri, stored, _meta(num_perm, seed))
         return None
@@ -88,7 +98,7 @@ def to_index(entries: DataFrame) -> DataFrame:
     return entries.select(*columns)
 
 
-def write_index(rows: DataFrame, clean_uri: str, num_perm: int, seed: int) -> None:
+def write_index(rows: DataFrame, clean_uri: str, num_perm: int, seed: int, threshold: float) -> None:
     """Replace the index partitions ``rows`` covers (one zstd file each), then record the parameters."""
     (
         rows.repartition(PARTITION_COLUMN)
@@ -99,7 +109,8 @@ def write_index(rows: DataFrame, clean_uri: str, num_perm: int, seed: int) -> No
         .partitionBy(PARTITION_COLUMN)
         .parquet(index_uri(clean_uri))
     )
-    fs.write_text(rows.sparkSession, fs.join_uri(index_uri(clean_uri), META), json.dumps(_meta(num_perm, seed)))
+    meta = {**_meta(num_perm, seed), "threshold": threshold}
+    fs.write_text(rows.sparkSession, fs.join_uri(index_uri(clean_uri), META), json.dumps(meta))
 
 
 __all__ = ["INDEX", "LINK_COLUMNS", "index_schema", "index_uri", "read_index", "to_index", "write_index"]

@@ -77,6 +77,7 @@ from cleaning.transforms import (
     to_clean_documents,
     verify_pairs,
 )
+from yuqing.errors import YuqingError
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +289,7 @@ def _clean_all(
             params.clean_uri,
             params.num_perm,
             params.seed,
+            params.threshold,
         )
     finally:
         links.unpersist()
@@ -303,7 +305,7 @@ def _previous_index(params: _Params) -> tuple[DataFrame, bool] | None:
         if fs.exists(spark, index_uri(clean_uri)):  # an index without documents describes nothing
             fs.delete(spark, index_uri(clean_uri))
         return None
-    index = read_index(spark, clean_uri, params.num_perm, params.seed)
+    index = read_index(spark, clean_uri, params.num_perm, params.seed, params.threshold)
     if index is not None:
         return index, False
     old = read_clean(spark, clean_uri)
@@ -391,7 +393,7 @@ def _clean_incrementally(
         old_rows = old if report.index_rebuilt else kept
         if old_rows is not None:
             rows = rows.unionByName(to_index(relink(old_rows, changes)))
-        write_index(rows, params.clean_uri, params.num_perm, params.seed)
+        write_index(rows, params.clean_uri, params.num_perm, params.seed, params.threshold)
         report.partitions_removed = sorted(day.isoformat() for day in rewrite - written)
         for day in report.partitions_removed:
             for folder in (params.clean_uri, index_uri(params.clean_uri)):
@@ -443,6 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_text_chars=args.min_text_chars,
             run_id=args.run_id,
         )
+    except YuqingError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     finally:
         if already_running is None:  # stop only a session this call started
             spark.stop()

@@ -210,3 +210,29 @@ def test_clean_documents_validate_against_the_contract(first_run):
     _, _, docs = first_run
     for document in docs.values():
         assert CleanDocument.model_validate(document.model_dump()) == document
+
+
+def test_an_incremental_run_at_another_threshold_is_refused_until_everything_is_relinked(spark, tmp_path, capsys):
+    store = LocalStore(tmp_path / "store")
+    corpus.write_raw(store, "2026-11-10", "run-1", [
+        corpus.raw("original", corpus.STORY_A, published="2026-11-10T02:00:00", crawled="2026-11-10T03:00:00"),
+    ])
+    run_clean(spark, store.uri(), store.uri(), since=date(2026, 11, 10), run_id="day-1", threshold=0.8)
+    corpus.write_raw(store, "2026-11-11", "run-2", [
+        corpus.raw("edited-reprint", corpus.STORY_A_EDITED, published="2026-11-11T02:00:00", crawled="2026-11-11T03:00:00"),
+    ])
+
+    # Linking day 2 at 0.9 against links made at 0.8 would mix two meanings of "reprint".
+    handlers = logging.getLogger().handlers[:]
+    try:
+        assert main(["--input", store.uri(), "--since", "2026-11-11", "--threshold", "0.9", "--run-id", "day-2"]) == 2
+    finally:
+        logging.getLogger().handlers[:] = handlers
+    message = capsys.readouterr().err
+    assert "linked at a near-duplicate threshold of 0.8" in message and "re-run without --since" in message
+    assert not store.exists("clean/_reports/day-2.json")
+
+    # The run the message asks for re-links everything at the new threshold; later runs at it are accepted.
+    run_clean(spark, store.uri(), store.uri(), run_id="all", threshold=0.9)
+    report = run_clean(spark, store.uri(), store.uri(), since=date(2026, 11, 11), run_id="day-2", threshold=0.9)
+    assert report.cleaned_docs == 1
