@@ -126,3 +126,34 @@ def test_transformers_backend_explains_a_missing_model(tmp_path):
     analyzer = LLMAnalyzer(LLMSettings(backend="transformers", model=str(tmp_path / "nothing")), WATCH)
     with pytest.raises(ConfigError, match="not a Hugging Face model directory"):
         analyzer.analyze("d1", "", TEXTS["recall"])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_vllm_serves_the_trained_adapter_with_the_analysis_schema(sessions, tmp_path):
+    """The adapter goes straight into vLLM (--enable-lora) and answers within the output schema."""
+    import openai
+
+    from analysis.llm_output import response_format
+    from tests.analysis.vllm_cpu import VLLMServer, VLLMSetupError, ensure_tiny_model
+
+    try:
+        base = ensure_tiny_model()
+    except VLLMSetupError as exc:
+        pytest.fail(f"the CPU vLLM environment could not be built: {exc}")
+    data = tmp_path / "sft.jsonl"
+    export_sft(sessions, data, LLMSettings(base_url="http://unused/v1"), WATCH)
+    adapter = tmp_path / "adapter"
+    train(data, base, adapter, LoraOptions(rank=8, alpha=16, max_steps=2, batch_size=2))
+    lora_args = ["--enable-lora", "--lora-modules", f"yuqing-sft={adapter}", "--max-lora-rank", "8"]
+    with VLLMServer(base, extra_args=lora_args, log_path=tmp_path / "vllm.log") as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=300)
+        served = {m.id: m for m in client.models.list().data}
+        assert "yuqing-sft" in served
+        prompts = PromptSet.load()
+        messages = prompts.messages(prompts.system_message(WATCH), "标题", TEXTS["recall"])
+        reply = client.chat.completions.create(
+            model="yuqing-sft", messages=messages, max_tokens=6000, temperature=0.0, response_format=response_format()
+        )
+    assert reply.model == "yuqing-sft"
+    LLMOutput.model_validate_json(reply.choices[0].message.content)  # random weights, but the grammar holds
