@@ -53,9 +53,12 @@ def normalise_name(name: str) -> str:
     return stripped or key
 
 
-def new_entity_id(name: str, type: str) -> str:
-    """A stable id for an organisation/person not on the watchlist: new:<type>:<normalised name>."""
-    return f"new:{type.lower()}:{normalise_name(name).replace(' ', '-')}"
+def new_entity_id(name: str, type: str, *, normalised: bool = False) -> str:
+    """A stable id for an organisation/person not on the watchlist: new:<type>:<normalised name>.
+
+    ``normalised=True``: ``name`` is already normalise_name's output (saves doing it twice).
+    """
+    return f"new:{type.lower()}:{(name if normalised else normalise_name(name)).replace(' ', '-')}"
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,18 @@ class EntityLinker:
         有限公司/Inc. suffixes are ignored). An ambiguous alias (苹果) is accepted only when the
         document text confirms the entity.
         """
-        key = " ".join(fold(mention).split())
-        form = self._forms.get(key) or self._by_suffixless.get(normalise_name(mention))
+        return self.resolve(mention, text)[0]
+
+    def resolve(self, mention: str, text: str) -> tuple[str | None, str]:
+        """``link``'s answer and the mention's normalise_name (a new entity's id is built from it)."""
+        normalised = normalise_name(mention)
+        form = self._forms.get(" ".join(fold(mention).split())) or self._by_suffixless.get(normalised)
         if form is None:
-            return None
+            return None, normalised
         if form.confirming:
-            return form.entity.id
-        return form.entity.id if form.entity.id in self._accepted_entities(text, self._candidates(text)) else None
+            return form.entity.id, normalised
+        accepted = self._accepted_entities(text, self._candidates(text))
+        return (form.entity.id if form.entity.id in accepted else None), normalised
 
     # --- internals ------------------------------------------------------------------
     def _candidates(self, text: str) -> list[tuple[int, int, _Form]]:

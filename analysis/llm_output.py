@@ -2,6 +2,8 @@
 
 Tight means the server's grammar leaves no room for junk: ``additionalProperties: false``
 everywhere, enums for labels, bounds for scores and ``maxLength`` on every string and list.
+The bounds also cap the longest possible answer (about 3,500 characters) so that it fits
+``max_output_tokens`` and is never cut off mid-JSON.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from yuqing.contracts import Sentiment
 
-Quote = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+Quote = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=20)]
-Score = Annotated[float, Field(ge=-1, le=1)]
+# Two decimals: an unbounded number lets a weak model write digits until max_tokens runs out.
+Score = Annotated[float, Field(ge=-1, le=1, multiple_of=0.01)]
 EntityType = Literal["ORG", "PER", "LOC", "PRODUCT"]
 Risk = Literal["low", "medium", "high"]
 
@@ -28,7 +31,7 @@ class LLMTarget(_Strict):
     name: Name
     sentiment: Sentiment
     score: Score
-    quotes: list[Quote] = Field(max_length=3)
+    quotes: list[Quote] = Field(max_length=2)
 
 
 class LLMEntity(_Strict):
@@ -39,10 +42,10 @@ class LLMEntity(_Strict):
 class LLMOutput(_Strict):
     sentiment: Sentiment
     score: Score
-    targets: list[LLMTarget] = Field(max_length=10)
-    entities: list[LLMEntity] = Field(max_length=30)
+    targets: list[LLMTarget] = Field(max_length=8)
+    entities: list[LLMEntity] = Field(max_length=20)
     keywords: list[Keyword] = Field(max_length=8)
-    summary: Annotated[str, StringConstraints(max_length=160)]
+    summary: Annotated[str, StringConstraints(max_length=120)]
     quotes: list[Quote] = Field(max_length=3)
     risk: Risk
 

@@ -1,4 +1,4 @@
-"""Offline analyzer: no GPU, no network. jieba, a news lexicon, a CRF entity tagger and the watchlist.
+"""Offline analyzer: no GPU, no network. jieba's words, a news lexicon, a CRF entity tagger and the watchlist.
 
 Sentiment is read clause by clause. A clause starting with 但/然而/不过 weighs more and the
 clauses before it less; a negator (未/没有/并非/不再) up to six words before a sentiment word in
@@ -18,32 +18,34 @@ Evidence quotes are sentences of the document with offsets computed here, so the
 
 Sentence facts (tokens, clause polarity, tagged entities) are memoised by sentence text: news
 repeats sentences across reprints and wire copy, and a repeat is then nearly free.
+
+Speed on text never seen before comes from the two heavy parts: words are cut by jieba-rs exactly as
+jieba cuts them (analysis/text.py), and a document's new sentences are tagged in one compiled Viterbi
+pass (analysis/ner.py); both give the same output as the libraries they replace, which the tests check.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import heapq
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 
-import jieba
-import jieba.posseg
 import numpy as np
 
 from analysis.lexicon import LEXICON_DIR, Lexicon, load_lexicon
 from analysis.linking import EntityLinker, fold, new_entity_id
 from analysis.ner import MODEL_PATH, EntityTagger, Tagged, load_tagger
-from analysis.text import Span, clauses, sentences
+from analysis.text import Span, WordSegmenter, clauses, jieba_dictionary, sentences
 from yuqing.contracts import Analysis, EntityMention, Evidence, RiskLevel, Sentiment, TargetSentiment
 from yuqing.settings import WatchEntity
 
 logger = logging.getLogger(__name__)
-jieba.setLogLevel(logging.WARNING)
 
 ANALYZER_NAME = "offline-lexicon"
 _CODE_VERSION = "2"
@@ -144,25 +146,13 @@ class OfflineAnalyzer:
         self.version = analyzer_version()
         self.linker = EntityLinker(watchlist, self.lexicon)
         self.tagger = tagger or load_tagger()
-        self.tokenizer = jieba.Tokenizer()
-        self._tags: dict[str, str] = {}
-        for word in (
-            *self.lexicon.positive,
-            *self.lexicon.negative,
-            *self.lexicon.negators,
-            *self.lexicon.intensifiers,
-        ):
-            if not word.isascii():  # jieba would split "winter" at a dictionary word "win"
-                self.tokenizer.add_word(word, freq=50000)
-        for phrase in self.lexicon.neutral_phrases:
-            self.tokenizer.add_word(phrase, freq=80000)
-        for entity in watchlist:
-            tag = {"ORG": "nt", "PER": "nr", "LOC": "ns", "PRODUCT": "nz"}[entity.type]
-            for name in entity.names:
-                self.tokenizer.add_word(name, freq=100000)
-                self._tags[name] = tag
-        self.tokenizer.initialize()
-        self._base_tags = jieba.posseg.dt.word_tag_tab
+        self._tags = {
+            name: {"ORG": "nt", "PER": "nr", "LOC": "ns", "PRODUCT": "nz"}[entity.type]
+            for entity in watchlist
+            for name in entity.names
+        }
+        self.segmenter = WordSegmenter(extra_words(self.lexicon, watchlist))
+        self._base_tags = jieba_dictionary().tags
         self._polarity = {w: self.lexicon.polarity(w) for w in (*self.lexicon.positive, *self.lexicon.negative)}
         self._markers = {
             name: _any_of(fold(m) for m in markers)
@@ -173,23 +163,38 @@ class OfflineAnalyzer:
                 ("injection", self.lexicon.injection),
             )
         }
-        self._facts = functools.lru_cache(maxsize=_CACHE_SENTENCES)(self._sentence_facts)
+        self._any_marker = _any_of(
+            fold(m)
+            for markers in (self.lexicon.denials, self.lexicon.responses, self.lexicon.rumours, self.lexicon.injection)
+            for m in markers
+        )
+        self._contrast = tuple(self.lexicon.contrast)
+        self._memo: dict[str, _SentenceFacts] = {}
 
     # --- one sentence -----------------------------------------------------------------
-    def _sentence_facts(self, sentence: str) -> _SentenceFacts:
+    def facts(self, texts: list[str]) -> list[_SentenceFacts]:
+        """Facts of each sentence; those not seen before have their entities tagged in one batch."""
+        found = {text: self._memo.get(text) for text in texts}
+        new = [text for text, facts in found.items() if facts is None]
+        if new:
+            for text, entities in zip(new, self.tagger.tag_sentences(new)):
+                found[text] = self._sentence_facts(text, entities)
+            if len(self._memo) + len(new) > _CACHE_SENTENCES:
+                self._memo.clear()
+            self._memo.update((text, found[text]) for text in new)  # type: ignore[misc]
+        return [found[text] for text in texts]  # type: ignore[misc]
+
+    def _sentence_facts(self, sentence: str, entities: tuple[Tagged, ...]) -> _SentenceFacts:
         lexicon = self.lexicon
         spans = clauses(Span(0, len(sentence), sentence))
-        entities = self.tagger.tag_sentence(sentence)
-        words: list[tuple[str, int]] = []
-        offset = 0
-        for word in self.tokenizer.cut(sentence, HMM=False):
-            words.append((word, offset))
-            offset += len(word)
+        cut = self.segmenter.cut(sentence)
+        starts = list(accumulate(map(len, cut), initial=0))[:-1]
+        words = list(zip(cut, starts))
 
-        clause_of = _clause_index(spans, [start for _, start in words])
+        clause_of = _clause_index(spans, starts)
         positive = [0.0] * len(spans)
         negatives: list[list[tuple[str, float]]] = [[] for _ in spans]
-        lowered = [w.lower() for w, _ in words]
+        lowered = [w.lower() for w in cut]
         polarity = self._polarity
         previous_negative = (-1, -1)
         for i, word in enumerate(lowered):
@@ -215,25 +220,29 @@ class OfflineAnalyzer:
                 previous_negative = (clause, i)
 
         weights = [1.0] * len(spans)
+        contrast = self._contrast
         for index, span in enumerate(spans):
-            if index and any(span.text.startswith(marker) for marker in lexicon.contrast):
+            if index and span.text.startswith(contrast):
                 weights = [w * _CONTRAST_BEFORE for w in weights[:index]] + [_CONTRAST_AFTER] * (len(spans) - index)
         folded = fold(sentence)
+        marked = self._any_marker.search(folded) is not None  # most sentences carry none: one search, not four
         tokens = self._keyword_tokens(sentence, words, entities)
         return _SentenceFacts(
             clauses=tuple(
                 _Clause(s.start, s.end, positive[k], tuple(negatives[k]), weights[k]) for k, s in enumerate(spans)
             ),
             keyword_candidates=tuple(
-                (index, word) for index, (word, pos) in enumerate(tokens) if self._keyword_candidate(word, pos)
+                (index, word)
+                for index, (word, pos) in enumerate(tokens)
+                if pos in _KEYWORD_POS and self._keyword_candidate(word, pos)
             ),
             word_count=len(tokens),
             entities=entities,
-            denial=bool(self._markers["denial"].search(folded)),
-            response=bool(self._markers["response"].search(folded)),
-            rumour=bool(self._markers["rumour"].search(folded)),
-            injection=bool(self._markers["injection"].search(folded)),
-            opens_with_contrast=any(sentence.startswith(marker) for marker in lexicon.contrast),
+            denial=marked and self._markers["denial"].search(folded) is not None,
+            response=marked and self._markers["response"].search(folded) is not None,
+            rumour=marked and self._markers["rumour"].search(folded) is not None,
+            injection=marked and self._markers["injection"].search(folded) is not None,
+            opens_with_contrast=sentence.startswith(contrast),
             statistic=len(_QUANTITY.findall(sentence)) >= 2 and not any(w in sentence for w in _COMPANY_WORDS),
             refers_back=any(w in sentence for w in _BACK_REFERENCES),
         )
@@ -252,6 +261,7 @@ class OfflineAnalyzer:
         """Words with their POS, a tagged entity replacing the words it covers (新名字 stays whole)."""
         tokens: list[tuple[str, str]] = []
         by_start = {start: (kind, end) for kind, start, end in entities}
+        watched, known = self._tags, self._base_tags
         skip_until = 0
         for word, start in words:
             if start < skip_until:
@@ -261,14 +271,16 @@ class OfflineAnalyzer:
                 tokens.append((sentence[start:end], kind))
                 skip_until = end
                 continue
-            tokens.append((word, self._tags.get(word) or self._base_tags.get(word, "eng" if word.isascii() else "x")))
+            tag = watched.get(word) or known.get(word)
+            tokens.append((word, tag or ("eng" if word.isascii() else "x")))
         return tokens
 
     # --- one document -------------------------------------------------------------------
     def analyze(self, doc_id: str, title: str, text: str) -> Analysis:
         spans = sentences(text)
-        facts = [self._facts(s.text) for s in spans]
-        title_facts = self._facts(title.strip()) if title.strip() else None
+        heading = title.strip()
+        facts = self.facts([s.text for s in spans] + ([heading] if heading else []))
+        title_facts = facts.pop() if heading else None
         every = [*facts, *([title_facts] if title_facts else [])]
         doc_rumour = any(f.rumour for f in every)
         doc_denies = any(f.denial or (f.response and doc_rumour) for f in every)
@@ -375,16 +387,28 @@ class OfflineAnalyzer:
             for kind, s, e in fact.entities:
                 start, end = span.start + s, span.start + e
                 name = text[start:end]
-                if any(a < end and start < b for a, b in taken) or len(name) < 2 or name in _GENERIC_NAMES:
+                if len(name) < 2 or name in _GENERIC_NAMES or any(a < end and start < b for a, b in taken):
                     continue
-                entity_id = self.linker.link(name, text)
+                entity_id, normalised = self.linker.resolve(name, text)
                 if entity_id is None and kind != "LOC":
-                    entity_id = new_entity_id(name, kind)
+                    entity_id = new_entity_id(normalised, kind, normalised=True)
                 found.append(EntityMention(text=name, type=kind, start=start, end=end, entity_id=entity_id))
         return sorted(found, key=lambda m: m.start)
 
 
 # --- helpers ------------------------------------------------------------------------------
+def extra_words(lexicon: Lexicon, watchlist: list[WatchEntity]) -> list[tuple[str, int]]:
+    """Words added to jieba's dictionary, with their frequencies, so lexicon entries and names stay whole."""
+    words = [
+        (word, 50000)
+        for word in (*lexicon.positive, *lexicon.negative, *lexicon.negators, *lexicon.intensifiers)
+        if not word.isascii()  # jieba would split "winter" at a dictionary word "win"
+    ]
+    words.extend((phrase, 80000) for phrase in lexicon.neutral_phrases)
+    words.extend((name, 100000) for entity in watchlist for name in entity.names)
+    return words
+
+
 def _any_of(phrases: Iterable[str]) -> re.Pattern[str]:
     ordered = sorted(set(phrases), key=len, reverse=True)
     return re.compile("|".join(map(re.escape, ordered)) if ordered else r"(?!)")
@@ -525,16 +549,17 @@ def _textrank(candidates: list[tuple[int, str]], top: int) -> list[str]:
         return list(dict.fromkeys(word for _, word in candidates))[:top]
     words = sorted({w for pair in pairs for w in pair})
     index = {w: i for i, w in enumerate(words)}
-    weights = np.zeros((len(words), len(words)))
-    for (a, b), weight in pairs.items():
-        weights[index[a], index[b]] += weight
-        weights[index[b], index[a]] += weight
+    size = len(words)
+    cells = np.fromiter((index[a] * size + index[b] for a, b in pairs), dtype=np.intp, count=len(pairs))
+    counts = np.fromiter(pairs.values(), dtype=np.float64, count=len(pairs))
+    weights = np.bincount(cells, weights=counts, minlength=size * size).reshape(size, size)
+    weights = weights + weights.T  # undirected; whole counts, so every sum is exact
     transition = weights / weights.sum(axis=0)  # column j: how node j spreads its score
-    ranks = np.full(len(words), 1.0 / len(words))
+    ranks = np.full(size, 1.0 / size)
     for _ in range(_TEXTRANK_ITERATIONS):
         ranks = (1 - _DAMPING) + _DAMPING * (transition @ ranks)
-    order = sorted(range(len(words)), key=lambda i: (-ranks[i], words[i]))
-    return [words[i] for i in order[:top]]
+    score = ranks.tolist()
+    return [words[i] for i in heapq.nsmallest(top, range(len(words)), key=lambda i: (-score[i], words[i]))]
 
 
 def _summary(title: str, spans: list[Span], facts: list[_SentenceFacts], keywords: list[str]) -> str:

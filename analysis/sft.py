@@ -71,15 +71,15 @@ def answer_for(analysis: Analysis) -> LLMOutput:
     entities = {(m.text, m.type): None for m in analysis.entities}
     return LLMOutput.model_validate({
         "sentiment": analysis.sentiment,
-        "score": analysis.score,
+        "score": round(analysis.score, 2),
         "targets": [
-            {"name": t.name, "sentiment": t.sentiment, "score": t.score, "quotes": [e.quote[:120] for e in t.evidence[:3]]}
-            for t in analysis.targets[:10]
+            {"name": t.name, "sentiment": t.sentiment, "score": round(t.score, 2), "quotes": [e.quote[:100] for e in t.evidence[:2]]}
+            for t in analysis.targets[:8]
         ],
-        "entities": [{"text": text[:40], "type": kind} for text, kind in list(entities)[:30]],
+        "entities": [{"text": text[:40], "type": kind} for text, kind in list(entities)[:20]],
         "keywords": [k[:20] for k in analysis.keywords[:8]],
-        "summary": analysis.summary[:160],
-        "quotes": [e.quote[:120] for e in analysis.evidence[:3]],
+        "summary": analysis.summary[:120],
+        "quotes": [e.quote[:100] for e in analysis.evidence[:3]],
         "risk": analysis.risk,
     })
 

