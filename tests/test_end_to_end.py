@@ -10,7 +10,7 @@ import unicodedata
 
 import pytest
 
-from tests.api.conftest import LiveServer
+from tests.api.conftest import LiveServer, make_key
 from yuqing.demo_site import load_articles
 from yuqing.settings import configure
 
@@ -36,8 +36,13 @@ def client(demo_run):
     from yuqing.demo import demo_watchlist
 
     data_dir, _, _ = demo_run
+    from yuqing.db import make_engine, session_factory
+
     settings = configure(data_dir=data_dir, watchlist=[e.model_dump() for e in demo_watchlist()])
-    with LiveServer(settings) as http:
+    engine = make_engine(settings.db_url)
+    key = make_key(session_factory(engine), "read", "end-to-end")
+    engine.dispose()
+    with LiveServer(settings, api_key=key) as http:
         yield http
 
 
@@ -61,6 +66,7 @@ def test_demo_finishes_in_time_and_prints_a_summary(demo_run):
     _, stdout, elapsed = demo_run
     assert elapsed < 300, f"yuqing demo took {elapsed:.0f}s"
     assert "overall sentiment" in stdout and "reprints linked" in stdout
+    assert re.search(r"API key .*: yq_[0-9a-f]{8}_\S+", stdout) and "/dashboard" in stdout
 
 
 def test_clear_negative_and_positive_stories_are_reported_as_such(client):

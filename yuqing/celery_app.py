@@ -12,7 +12,7 @@ from celery import Celery
 
 QUEUES = ("crawl", "asr", "analysis", "alerts")
 
-app = Celery("yuqing", include=["analysis.tasks", "asr.tasks", "crawlers.tasks"])
+app = Celery("yuqing", include=["analysis.tasks", "asr.tasks", "crawlers.tasks", "api.alerts.tasks"])
 
 
 def _config() -> dict[str, Any]:
@@ -33,8 +33,10 @@ def _config() -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         # Redis re-delivers an unacknowledged task after this long; acks_late tasks (an hour-long
         # transcription) must finish within it or run twice.
-        "broker_transport_options": {"visibility_timeout": 6 * 3600},
+        "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout_s},
         "timezone": "Asia/Shanghai",  # cron schedules of sources are written in newsroom time
+        # Protects a shared LLM server from a large worker fleet; per worker, as Celery defines it.
+        "task_annotations": {"analysis.analyze_documents": {"rate_limit": settings.llm.rate_limit}} if settings.llm.rate_limit else {},
     }
 
 

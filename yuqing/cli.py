@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from yuqing.errors import ConfigError, YuqingError
+from yuqing.errors import ConfigError, UpstreamUnavailable, YuqingError
 from yuqing.logs import setup_logging
 from yuqing.settings import Settings, configure
 
@@ -45,19 +45,23 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="start from an empty data folder")] = True,
     serve: Annotated[bool, typer.Option(help="serve the report API after the summary")] = True,
     port: Annotated[int, typer.Option(help="API port")] = 8000,
+    analyzer: Annotated[Optional[str], typer.Option(help="offline (default, no network) | llm")] = None,
+    llm_url: Annotated[Optional[str], typer.Option(help="with --analyzer llm: an OpenAI-compatible URL, e.g. http://127.0.0.1:8000/v1")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="with --analyzer llm: the served model name")] = None,
 ) -> None:
     """Run the whole pipeline on the bundled demo site and print a summary against its ground truth."""
-    from yuqing.demo import demo_settings, print_summary, run_demo
+    from yuqing.demo import demo_settings, print_api_access, print_summary, run_demo
 
     try:
         if config:
             configure(config)
-        settings = demo_settings(data_dir, fresh)
+        settings = demo_settings(data_dir, fresh, analyzer=analyzer, llm_url=llm_url, llm_model=llm_model)
         setup_logging(settings.log_level, settings.log_format)
         result = run_demo(settings, console)
     except YuqingError as exc:
         _fail(exc)
     print_summary(result, console)
+    print_api_access(settings, console, port)
     if serve:
         _serve(settings, port=port)
 
@@ -214,6 +218,8 @@ def analyze(
     analyzer: Annotated[Optional[str], typer.Option(help="offline | llm")] = None,
     redo: Annotated[bool, typer.Option(help="re-analyse documents that already have this analyzer's analysis")] = False,
     enqueue: Annotated[bool, typer.Option(help="send pending documents to the Celery 'analysis' queue instead")] = False,
+    wait: Annotated[bool, typer.Option(help="with --enqueue: show progress until the workers have finished")] = True,
+    timeout: Annotated[float, typer.Option(help="with --enqueue --wait: give up waiting after this many seconds")] = 24 * 3600,
 ) -> None:
     """Analyse documents: a JSONL file (--input/--output) or everything pending in the database."""
     from analysis.stage import analyze_jsonl, build_analyzer
@@ -239,14 +245,7 @@ def analyze(
             with stage_progress(f"analyze {input.name}") as progress:
                 report = analyze_jsonl(input, output, chosen, on_progress=progress)
         elif enqueue:
-            from analysis.stage import pending_ids
-            from analysis.tasks import analyze_document
-
-            ctx = pipeline.Context.open(settings)
-            ids = pending_ids(ctx.sessions, build_analyzer(settings, analyzer, watchlist).version)
-            for document_id in ids:
-                analyze_document.delay(document_id)
-            console.print(f"queued {len(ids)} documents on {settings.broker_url} (queue 'analysis')")
+            _enqueue_analysis(settings, build_analyzer(settings, analyzer, watchlist).version, wait=wait, timeout=timeout)
             return
         else:
             if watchlist is not None:
@@ -257,6 +256,64 @@ def analyze(
     console.print(f"analyzed {report.analyzed}, skipped {report.skipped}, failed {len(report.failed)} ({report.analyzer_version})")
     for failure in report.failed[:10]:
         console.print(f"  [yellow]failed[/] {failure['id']}: {failure['reason']}")
+
+
+@app.command("export-sft")
+def export_sft(
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL to write (Qwen conversations format)")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Write fine-tuning data: analyst-corrected analyses and confident, verified LLM outputs."""
+    from analysis.sft import export_sft as run_export
+    from yuqing import pipeline
+
+    try:
+        settings = _settings(config, data_dir)
+        report = run_export(pipeline.Context.open(settings).sessions, output, settings.llm, settings.watchlist)
+    except YuqingError as exc:
+        _fail(exc)
+    console.print(f"wrote {report.written} records to {output} ({report.from_feedback} corrected by analysts, {report.from_llm} from the LLM)")
+    for reason, count in sorted(report.skipped.items()):
+        console.print(f"  skipped {count}: {reason}")
+    if report.written:
+        console.print(f"train an adapter: python -m analysis.finetune.lora --data {output} --base-model <model dir> --output <adapter dir>")
+
+
+def _enqueue_analysis(settings: Settings, analyzer_version: str, *, wait: bool, timeout: float) -> None:
+    import time
+
+    from kombu.exceptions import OperationalError
+
+    from analysis.stage import STAGE, pending_ids, settled
+    from analysis.tasks import analyze_documents
+    from yuqing import pipeline
+    from yuqing.db.repository import clear_failure
+    from yuqing.progress import stage_progress
+
+    ctx = pipeline.Context.open(settings)
+    ids = pending_ids(ctx.sessions, analyzer_version)
+    with ctx.sessions.begin() as session:  # old failures would read as finished while waiting
+        for document_id in ids:
+            clear_failure(session, STAGE, document_id)
+    size = settings.llm.batch_size
+    try:
+        for start in range(0, len(ids), size):
+            analyze_documents.delay({"ids": ids[start : start + size]})
+    except OperationalError as exc:
+        raise UpstreamUnavailable(f"cannot reach the broker at {settings.broker_url}: {exc}; start Redis or set YQ_BROKER_URL") from exc
+    console.print(f"queued {len(ids)} documents on {settings.broker_url} (queue 'analysis', {size} per task)")
+    if not wait or not ids:
+        return
+    deadline = time.monotonic() + timeout
+    with stage_progress(f"analysis workers ({analyzer_version})", total=len(ids)) as progress:
+        while True:
+            analysed, failed = settled(ctx.sessions, analyzer_version, ids)
+            progress(analysed + failed, len(ids))
+            if analysed + failed >= len(ids) or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+    console.print(f"analysed {analysed}, failed {failed}, still queued {len(ids) - analysed - failed}")
 
 
 def _serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
@@ -283,6 +340,105 @@ def serve(
     _serve(settings, host, port)
 
 
+apikey_app = typer.Typer(help="API keys for the report API (only a hash is stored; the key is shown once).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+def _api_sessions(config: Path | None, data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from yuqing.db import make_engine, migrate, session_factory
+
+    settings = _settings(config, data_dir)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    return settings, session_factory(engine)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="who or what uses the key (recorded with their feedback)")],
+    scope: Annotated[str, typer.Option(help="read (GET), write (+ feedback, crawls, alert rules) or admin (+ keys)")] = "read",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create an API key and print it (once: it cannot be shown again)."""
+    from api.auth import create_api_key
+
+    try:
+        _, sessions = _api_sessions(config, data_dir)
+        with sessions.begin() as session:
+            created = create_api_key(session, name, scope)  # type: ignore[arg-type]
+    except YuqingError as exc:
+        _fail(exc)
+    console.print(f"API key [bold]{created.prefix}[/] ({created.name}, scope {created.scope}); store it now, it is not shown again:")
+    typer.echo(created.key)
+    console.print(f"use it as:  curl -H 'Authorization: Bearer {created.key}' http://127.0.0.1:8000/entities")
+
+
+@apikey_app.command("list")
+def apikey_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List API keys (prefix, name, scope, created, last used, revoked)."""
+    from api.auth import list_api_keys
+
+    try:
+        _, sessions = _api_sessions(config, data_dir)
+        with sessions() as session:
+            keys = list_api_keys(session)
+    except YuqingError as exc:
+        _fail(exc)
+    table = Table("prefix", "name", "scope", "created", "last used", "revoked", title="API keys")
+    for key in keys:
+        when = [f"{t:%Y-%m-%d %H:%M}" if t else "" for t in (key.created_at, key.last_used_at, key.revoked_at)]
+        table.add_row(key.prefix, key.name, key.scope, *when)
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    prefix: Annotated[str, typer.Argument(help="the key's prefix, as `yuqing apikey list` shows it")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke an API key: requests with it are refused from now on."""
+    from api.auth import revoke_api_key
+
+    try:
+        _, sessions = _api_sessions(config, data_dir)
+        with sessions.begin() as session:
+            revoked = revoke_api_key(session, prefix)
+    except YuqingError as exc:
+        _fail(exc)
+    console.print(f"revoked {revoked.prefix} ({revoked.name})")
+
+
+@app.command()
+def alerts(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    day: Annotated[Optional[str], typer.Option("--date", help="evaluate this day (YYYY-MM-DD, UTC); default today")] = None,
+    deliver: Annotated[bool, typer.Option(help="send new alerts to their rules' webhooks")] = True,
+    enqueue: Annotated[bool, typer.Option(help="send the evaluation to the Celery 'alerts' queue instead")] = False,
+) -> None:
+    """Evaluate every alert rule now (negative spikes, high-risk documents) and deliver webhooks."""
+    try:
+        settings, sessions = _api_sessions(config, data_dir)
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        _fail(ConfigError(f"--date takes YYYY-MM-DD, got {day!r}"))
+    except YuqingError as exc:
+        _fail(exc)
+    if enqueue:
+        from api.alerts.tasks import evaluate_alerts
+
+        evaluate_alerts.delay(day)
+        console.print(f"queued alerts.evaluate on {settings.broker_url} (queue 'alerts')")
+        return
+    from api.alerts.evaluation import run_alerts
+
+    report = run_alerts(sessions, settings, when, deliver_webhooks=deliver)
+    console.print(f"{report.day}: {report.rules} rules, {report.fired} new alerts, "
+                  f"{report.delivered} delivered, {report.failed} webhook failures")
+
+
 @app.command()
 def worker(
     config: ConfigOpt = None,
@@ -292,7 +448,9 @@ def worker(
 ) -> None:
     """Run a Celery worker for the given queues (JSON logs)."""
     try:
-        settings = _settings(config, data_dir, log_format="json")
+        # Each process's Whisper model takes its share of the cores (asr.cpu_threads=0), not
+        # CTranslate2's own default of 4 threads per process.
+        settings = _settings(config, data_dir, log_format="json", asr={"worker_processes": concurrency})
     except YuqingError as exc:
         _fail(exc)
     from yuqing.celery_app import QUEUES

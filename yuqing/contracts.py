@@ -167,6 +167,8 @@ class Analysis(Contract):
     evidence: list[Evidence] = Field(default_factory=list)
     risk: RiskLevel = "low"
     low_confidence: bool = False
+    unverified_quotes: int = Field(default=0, ge=0, description="quotes the model gave that are not in the text (dropped)")
+    flags: list[str] = Field(default_factory=list, description="e.g. prompt_injection: the text tries to instruct the analyzer")
     created_at: datetime
 
 

@@ -65,10 +65,11 @@ def demo_watchlist() -> list[WatchEntity]:
     return [WatchEntity.model_validate(dict(e)) for e in load_watchlist()]
 
 
-def demo_settings(data_dir: Path, fresh: bool) -> Settings:
+def demo_settings(data_dir: Path, fresh: bool, *, analyzer: str | None = None, llm_url: str | None = None, llm_model: str | None = None) -> Settings:
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    return configure(data_dir=data_dir, watchlist=[e.model_dump() for e in demo_watchlist()])
+    llm = {k: v for k, v in {"base_url": llm_url, "model": llm_model}.items() if v}
+    return configure(data_dir=data_dir, watchlist=[e.model_dump() for e in demo_watchlist()], analyzer=analyzer, llm=llm or None)
 
 
 def run_demo(settings: Settings, console: Console) -> DemoResult:
@@ -154,3 +155,20 @@ def print_summary(result: DemoResult, console: Console) -> None:
         f"media transcribed {result.media_found}/{result.media_expected}"
     )
     console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+
+
+def print_api_access(settings: Settings, console: Console, port: int) -> str:
+    """Make a fresh admin key for the demo and say how to use it (the API refuses calls without one)."""
+    from api.auth import ensure_demo_key
+    from yuqing.db import make_engine, migrate, session_factory
+
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    key = ensure_demo_key(session_factory(engine))
+    base = f"http://{settings.api.host}:{port}"
+    # soft_wrap: a key broken over two lines could not be copied.
+    console.print(f"API key (scope admin, named 'demo'; shown once): [bold]{key}[/]", soft_wrap=True)
+    console.print(f"  dashboard: {base}/dashboard (paste the key there) · API docs: {base}/docs", soft_wrap=True)
+    console.print(f"  curl -H 'Authorization: Bearer {key}' {base}/entities", soft_wrap=True)
+    console.print(f"  more keys: yuqing apikey create --name NAME --scope read --data-dir {settings.data_dir}", soft_wrap=True)
+    return key

@@ -53,14 +53,24 @@ class S3Settings(BaseModel):
 
 
 class LLMSettings(BaseModel):
+    backend: Literal["openai", "transformers"] = Field(
+        default="openai",
+        description="openai: any OpenAI-compatible server (vLLM) at base_url; transformers: run `model` (a local "
+        "Hugging Face model directory) in-process, needs pip install 'yuqing[local-llm]'",
+    )
     base_url: str | None = Field(default=None, description="OpenAI-compatible URL, e.g. http://vllm:8000/v1")
-    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    model: str = Field(default="Qwen/Qwen2.5-7B-Instruct", description="served model name (openai) or model directory (transformers)")
     api_key: SecretStr = SecretStr("EMPTY")
-    timeout_s: float = Field(default=120.0, gt=0)
-    max_concurrency: int = Field(default=64, ge=1)
+    prompt_version: str = Field(default="v2", description="a folder under analysis/prompts/")
+    timeout_s: float = Field(default=300.0, gt=0, description="per request, queueing inside the server included")
+    max_concurrency: int = Field(default=64, ge=1, description="requests in flight, so vLLM batches them")
+    max_chunk_chars: int = Field(default=3000, ge=200, description="longer documents are split on sentence ends and merged")
+    max_output_tokens: int = Field(default=1024, ge=64)
     temperature: float = Field(default=0.1, ge=0, le=2)
     top_p: float = Field(default=0.8, gt=0, le=1)
     repetition_penalty: float = Field(default=1.1, gt=0)
+    batch_size: int = Field(default=16, ge=1, description="documents per Celery analysis task")
+    rate_limit: str | None = Field(default=None, description="Celery rate limit per worker for analysis tasks, e.g. '120/m'")
 
 
 class ASRSettings(BaseModel):
@@ -77,8 +87,13 @@ class ASRSettings(BaseModel):
     beam_size: int = Field(default=5, ge=1, description="beam 1 is only 1.2-1.5x faster and loses key words on Chinese")
     batch_size: int = Field(default=8, ge=1, description="faster-whisper: speech pieces (<= 30 s, cut at pauses) decoded together")
     language: str | None = None
-    cpu_threads: int = Field(default=0, ge=0, description="0 = let the backend decide")
+    cpu_threads: int = Field(default=0, ge=0, description="threads per process; 0 = this machine's cores // worker_processes")
+    worker_processes: int = Field(default=1, ge=1, description="processes sharing the cores; `yuqing worker` sets it to --concurrency")
     max_duration_s: float = Field(default=4 * 3600, gt=0)
+    window_s: float = Field(
+        default=120, ge=32, description="long media is decoded and transcribed in windows of about this many seconds, "
+        "cut at pauses (its samples and VAD activations take ~0.4 MB per second of window)"
+    )
 
     @model_validator(mode="after")
     def _openai_whisper_needs_a_checkpoint(self) -> ASRSettings:
@@ -158,7 +173,25 @@ class CleanSettings(BaseModel):
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    page_size_max: int = Field(default=200, ge=1)
+    page_size_max: int = Field(default=200, ge=1, le=1000)
+    cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed to call the API; empty = none")
+    rate_limit: str = Field(default="600/minute", description="requests per API key, in `limits` notation (e.g. 100/second)")
+    rate_limit_storage_url: str = Field(default="memory://", description="memory:// (per process) or redis://host:6379/1 (shared)")
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key signing alert webhooks; none = unsigned")
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=4, ge=1, le=20)
+    webhook_backoff_s: float = Field(default=1.0, ge=0, description="first retry waits this long, doubling each time")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"YQ_API__RATE_LIMIT={value!r} is not a rate like '600/minute' or '10/second;1000/hour'") from exc
+        return value
 
 
 class Settings(BaseSettings):
@@ -177,6 +210,11 @@ class Settings(BaseSettings):
     object_store_url: str | None = Field(default=None, description="file:///path or s3://bucket/prefix")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     broker_url: str = "redis://127.0.0.1:6379/0"
+    broker_visibility_timeout_s: int = Field(
+        default=6 * 3600, ge=1,
+        description="Redis re-delivers a task a dead worker had taken after this long; longer than the longest task "
+        "(an hour-long transcription), or it runs twice",
+    )
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     analyzer: Literal["offline", "llm"] = "offline"

@@ -7,30 +7,36 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import PaginationDep, ReadCaller, SessionDep, SettingsDep, WriteCaller
 from api.queries import count
 from api.schemas import CrawlQueued, CrawlRequest, CrawlRunOut, ErrorResponse, Page
 from yuqing.db.models import CrawlRun
 from yuqing.errors import ConfigError
 
-router = APIRouter(prefix="/crawls", tags=["crawls"])
+router = APIRouter(
+    prefix="/crawls",
+    tags=["crawls"],
+    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+)
 
 
 @router.get("", response_model=Page[CrawlRunOut])
 def list_crawls(
+    _: ReadCaller,
     session: SessionDep,
-    source: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+    pagination: PaginationDep,
+    source: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[CrawlRunOut]:
     """Crawl runs, newest first: pages fetched, articles stored, failures."""
     query = select(CrawlRun)
     if source:
         query = query.where(CrawlRun.source == source)
     total = count(session, query)
-    rows = session.scalars(query.order_by(CrawlRun.started_at.desc()).offset((page - 1) * page_size).limit(page_size))
+    rows = session.scalars(
+        query.order_by(CrawlRun.started_at.desc()).offset(pagination.offset).limit(pagination.page_size)
+    )
     items = [CrawlRunOut.model_validate(row, from_attributes=True) for row in rows]
-    return Page(items=items, total=total, page=page, page_size=page_size)
+    return Page(items=items, total=total, page=pagination.page, page_size=pagination.page_size)
 
 
 @router.post(
@@ -39,7 +45,7 @@ def list_crawls(
     response_model=CrawlQueued,
     responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-def start_crawl(request: CrawlRequest, settings: SettingsDep) -> CrawlQueued:
+def start_crawl(request: CrawlRequest, _: WriteCaller, settings: SettingsDep) -> CrawlQueued:
     """Queue a crawl of one source from the sources file; a `yuqing worker --queues crawl` runs it."""
     from crawlers.sources import load_sources
 

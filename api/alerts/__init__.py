@@ -1,0 +1,1 @@
+"""Alerts: spike detection (plain functions), rule evaluation against the database, webhook delivery."""
