@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asr.model import resolve_model
-from asr.transcriber import SAMPLING_RATE, BaseTranscriber, Recognized, RawSegment
+from asr.audio import SAMPLING_RATE
+from asr.transcriber import BaseTranscriber, Recognized, RawSegment, cpu_threads
+from asr.windows import SpeechClock, Window
 from yuqing.errors import ConfigError
-from yuqing.settings import Settings
+from yuqing.settings import ASRSettings, Settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,6 +57,7 @@ class OpenAIWhisperTranscriber(BaseTranscriber):
         beam_size: int = 5,
         language: str | None = None,
         max_duration_s: float = 4 * 3600,
+        window_s: float = ASRSettings.model_fields["window_s"].default,
         initial_prompt: str | None = None,
     ) -> None:
         try:
@@ -67,9 +70,15 @@ class OpenAIWhisperTranscriber(BaseTranscriber):
         checkpoint = Path(checkpoint)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                f"YQ_ASR__DEVICE=cuda but PyTorch {torch.__version__} sees no CUDA device here (a CPU build, or no "
+                "NVIDIA GPU or driver); set YQ_ASR__DEVICE=cpu, or auto to use a GPU only where there is one"
+            )
         super().__init__(
             model_name=checkpoint.stem, device=device, compute_type="float16" if device == "cuda" else "float32",
-            beam_size=beam_size, language=language, max_duration_s=max_duration_s, initial_prompt=initial_prompt,
+            beam_size=beam_size, language=language, max_duration_s=max_duration_s, window_s=window_s,
+            initial_prompt=initial_prompt,
         )
         if cpu_threads and device == "cpu":
             torch.set_num_threads(cpu_threads)  # process-wide, like CTranslate2's intra-op threads
@@ -91,22 +100,21 @@ class OpenAIWhisperTranscriber(BaseTranscriber):
         return cls(
             resolve_model(asr, settings.cache_dir),
             device=asr.device,
-            cpu_threads=asr.cpu_threads,
+            cpu_threads=cpu_threads(asr),
             beam_size=asr.beam_size,
             language=asr.language,
             max_duration_s=asr.max_duration_s,
+            window_s=asr.window_s,
         )
 
     def decode_options(self, language: str | None) -> dict[str, Any]:
         return {**super().decode_options(language), "hotwords": None}
 
     def _recognize(self, audio: np.ndarray, speech: list[dict[str, int]], language: str | None) -> Recognized:
-        import numpy as np
         import torch
-        from faster_whisper.vad import SpeechTimestampsMap
 
         whisper = self._whisper
-        voiced = np.concatenate([audio[chunk["start"] : chunk["end"]] for chunk in speech]).astype(np.float32)
+        voiced = Window(offset=0, audio=audio, speech=speech).joined_speech()
         probability = None
         with torch.inference_mode():
             if language is None:
@@ -131,11 +139,11 @@ class OpenAIWhisperTranscriber(BaseTranscriber):
                 fp16=self.compute_type == "float16",
                 verbose=None,  # no printing, no progress bar
             )
-        times = SpeechTimestampsMap(speech, SAMPLING_RATE)
+        clock = SpeechClock(speech)
         segments = [
             RawSegment(
-                start=times.get_original_time(float(s["start"])),
-                end=times.get_original_time(float(s["end"]), is_end=True),
+                start=clock.start(float(s["start"])),
+                end=clock.end(float(s["end"]), float(s["start"])),
                 text=s["text"],
                 avg_logprob=s.get("avg_logprob"),
                 no_speech_prob=s.get("no_speech_prob"),

@@ -11,14 +11,23 @@ temperature-retry loops, and any prompt makes the base model echo it. Silero VAD
 inside faster-whisper) drops non-speech before decoding, which both saves time and removes
 the silence on which Whisper invents text.
 
-Speed (bench/bench_asr.py; 2 CPU threads, base int8, beam 5): faster-whisper's batched
-pipeline cuts the speech at VAD pauses into pieces of at most 30 s and decodes ``batch_size``
-of them at once, with timestamps. On 3 minutes of Chinese that took 0.097 CPU-seconds per
-audio second against 0.137 for sequential long-form decoding (1.4x; 1.6x in wall time), and
-since every piece starts at a pause no word is cut at a window edge. On a short clip the fixed
-cost is the encoder pass over a 30 s window (padded), which language detection would pay
-twice: ``_reuse_encoder_output`` lets detection and decoding share it (12 s clip: 0.18 against
-0.26 CPU-seconds per audio second). Beam 1 saves only 1.2-1.5x and loses words on Chinese.
+Long media (an hour-long press conference) never sits in memory whole: PyAV decodes it in
+30 s blocks (``asr.audio``), ``asr.windows`` gathers them into windows of ``window_s``
+(default 120 s) cut where the speech pauses, and each window is decoded on its own and its
+segments moved to media time. The language is detected in the first window that speaks and
+kept for the rest. Memory is one window whatever the length: 30 minutes of audio added 9 MB
+to the peak of a short clip, where decoding it as one window added ~500 MB (samples and VAD
+activations for the whole file; with continuous speech, batches of 8 encoder inputs at ~70 MB
+each would come on top).
+
+Speed (bench/bench_asr.py; 2 CPU threads, base int8, beam 5): the batched pipeline decodes
+the window's speech pieces (at most 30 s, cut at pauses, packed like faster-whisper packs its
+own VAD's pieces) ``batch_size`` at a time. On 3 minutes of Chinese that took 0.097
+CPU-seconds per audio second against 0.137 for sequential long-form decoding (1.4x). On a
+short clip the fixed cost is the encoder pass over a 30 s window (padded), which language
+detection would pay twice: ``_reuse_encoder_output`` lets detection and decoding share it
+(12 s clip: 0.18 against 0.26 CPU-seconds per audio second). Beam 1 saves only 1.2-1.5x and
+loses words on Chinese.
 
 Outcomes:
     speech              a Transcript with segments (unreliable ones flagged by ``asr.guard``)
@@ -34,18 +43,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import av
-
+from asr.audio import SAMPLING_RATE, decode_blocks, probe_duration, scan_duration, too_long
 from asr.guard import apply_guard
+from asr.memory import keep_large_buffers_out_of_the_heap
 from asr.model import resolve_model
+from asr.windows import SpeechClock, Window, decoder_chunks, speech_windows
 from yuqing.contracts import Transcript, TranscriptSegment
 from yuqing.errors import ConfigError, MediaError
-from yuqing.settings import Settings
+from yuqing.settings import ASRSettings, Settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +65,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BACKEND = "faster-whisper"
-SAMPLING_RATE = 16_000
+# Decoded audio arrives in blocks of this many seconds; windows are gathered from them.
+BLOCK_S = 30.0
 # Whisper writes Chinese in Traditional characters as often as not; analysts and the
 # analyzers' lexicons work in Simplified.
 SIMPLIFY_LANGUAGES = frozenset({"zh"})
@@ -103,17 +116,20 @@ class BaseTranscriber:
         beam_size: int,
         language: str | None,
         max_duration_s: float,
+        window_s: float,
         initial_prompt: str | None = None,
         hotwords: str | None = None,
     ) -> None:
         from opencc import OpenCC
 
+        keep_large_buffers_out_of_the_heap()
         self.model_name = model_name
         self.device = device
         self.compute_type = compute_type
         self.beam_size = beam_size
         self.language = language
         self.max_duration_s = max_duration_s
+        self.window_s = window_s
         self.initial_prompt = initial_prompt
         self.hotwords = hotwords
         self._to_simplified = OpenCC(OPENCC_CONFIG)
@@ -127,6 +143,7 @@ class BaseTranscriber:
             "initial_prompt": self.initial_prompt,
             "hotwords": self.hotwords,
             "vad_filter": True,
+            "window_s": self.window_s,
             "language": language,
             "device": self.device,
             "compute_type": self.compute_type,
@@ -157,11 +174,31 @@ class BaseTranscriber:
 
         declared = probe_duration(path)
         if declared is not None and declared > self.max_duration_s:
-            raise MediaError(_too_long(path, declared, self.max_duration_s))
-        audio = _decode(path)
-        duration = audio.shape[0] / SAMPLING_RATE
-        if declared is None and duration > self.max_duration_s:  # containers without a duration header
-            raise MediaError(_too_long(path, duration, self.max_duration_s))
+            raise MediaError(too_long(path, declared, self.max_duration_s))
+        # Live recordings declare no duration: count their packets rather than transcribe hours to be refused.
+        if declared is None and scan_duration(path, stop_after_s=self.max_duration_s) > self.max_duration_s:
+            raise MediaError(
+                f"{path.name} runs past max_duration_s={self.max_duration_s:.0f}s (YQ_ASR__MAX_DURATION_S): "
+                "counted from its packets, its header gives no duration"
+            )
+
+        started = time.perf_counter()
+        decoded = _SampleCounter(decode_blocks(path, block_s=BLOCK_S, limit_s=self.max_duration_s))
+        detected: Recognized | None = None
+        raw_segments: list[tuple[RawSegment, float]] = []  # with the end of the window it came from
+        speech_seconds = 0.0
+        windows = 0
+        for window in speech_windows(decoded, window_s=self.window_s):
+            # After the first window that speaks, the language is known: later windows are
+            # decoded in it (as one long-form pass would be), not re-detected each time.
+            heard = self._recognize(window.audio, window.speech, forced_language or (detected and detected.language))
+            windows += 1
+            speech_seconds += heard.speech_seconds
+            if detected is None and heard.language is not None:
+                detected = heard
+            raw_segments += [(_shifted(s, window.start_s), window.end_s) for s in heard.segments]
+            del window, heard  # the next window is built while this name would still hold the old one
+        duration = decoded.samples / SAMPLING_RATE
 
         transcript = Transcript(
             media_sha256=media_sha256,
@@ -171,42 +208,40 @@ class BaseTranscriber:
             model=self.model_name,
             decode_options=self.decode_options(forced_language),
         )
-        speech = speech_timestamps(audio)
-        if not speech:
-            # Skip Whisper entirely: it would still spend a 30 s encoder pass detecting the
-            # language of nothing (seconds on a CPU), and its answer would mean nothing.
+        if detected is None:
+            # Silence is a fact about the media: Whisper never ran (it would spend a 30 s
+            # encoder pass detecting the language of nothing, and its answer would mean nothing).
             logger.info("no speech in %s (%.1fs of audio): empty transcript", path.name, duration)
             return transcript
-
-        started = time.perf_counter()
-        heard = self._recognize(audio, speech, forced_language)
-        transcript.language = heard.language
+        transcript.language = detected.language
         # A forced language was not measured: no probability rather than a backend's 1.
-        if heard.language and not forced_language and heard.language_probability is not None:
-            transcript.language_probability = round(heard.language_probability, 4)
-        segments = [self._segment(s, heard.language, duration) for s in heard.segments]
+        if not forced_language and detected.language_probability is not None:
+            transcript.language_probability = round(detected.language_probability, 4)
+        segments = [self._segment(s, detected.language, bound) for s, bound in raw_segments]
         transcript.segments = apply_guard(segments, prompts=[p for p in (self.initial_prompt, self.hotwords) if p])
         logger.info(
-            "transcribed %s: %.1fs audio (%.1fs speech), language %s, %d segments (%d unreliable) in %.1fs",
-            path.name, duration, heard.speech_seconds, transcript.language, len(segments),
+            "transcribed %s: %.1fs audio (%.1fs speech in %d windows), language %s, %d segments (%d unreliable) in %.1fs",
+            path.name, duration, speech_seconds, windows, transcript.language, len(segments),
             sum(not s.reliable for s in transcript.segments), time.perf_counter() - started,
         )
         return transcript
 
     def _recognize(self, audio: np.ndarray, speech: list[dict[str, int]], language: str | None) -> Recognized:
-        """Decode ``audio`` (16 kHz mono); ``speech`` is where VAD heard speech (sample offsets)."""
+        """Decode one window of ``audio`` (16 kHz mono, times relative to it); ``speech`` is where VAD heard speech
+        (sample offsets, never empty). ``language=None``: detect it."""
         raise NotImplementedError
 
-    def _segment(self, segment: RawSegment, language: str | None, duration: float) -> TranscriptSegment:
+    def _segment(self, segment: RawSegment, language: str | None, bound: float) -> TranscriptSegment:
+        """The contract's segment: Simplified if Chinese, spaced if the language spaces words, times within ``bound``."""
         text = segment.text.strip()
         if language in SIMPLIFY_LANGUAGES:
             text = self._to_simplified.convert(text)
         if language not in UNSPACED_LANGUAGES:
             text = " " + text
-        start = min(max(segment.start, 0.0), duration)
+        start = min(max(segment.start, 0.0), bound)
         return TranscriptSegment(
             start=round(start, 3),
-            end=round(min(max(segment.end, start), duration), 3),
+            end=round(min(max(segment.end, start), bound), 3),
             text=text,
             avg_logprob=_rounded(segment.avg_logprob),
             no_speech_prob=_rounded(segment.no_speech_prob),
@@ -234,6 +269,7 @@ class Transcriber(BaseTranscriber):
         batch_size: int = 8,
         language: str | None = None,
         max_duration_s: float = 4 * 3600,
+        window_s: float = ASRSettings.model_fields["window_s"].default,
         initial_prompt: str | None = None,
         hotwords: str | None = None,
     ) -> None:
@@ -241,9 +277,11 @@ class Transcriber(BaseTranscriber):
 
         started = time.perf_counter()
         self.model_dir = Path(model_dir)
+        device = check_device(device, compute_type)
         super().__init__(
             model_name=self.model_dir.name, device=device, compute_type=compute_type, beam_size=beam_size,
-            language=language, max_duration_s=max_duration_s, initial_prompt=initial_prompt, hotwords=hotwords,
+            language=language, max_duration_s=max_duration_s, window_s=window_s,
+            initial_prompt=initial_prompt, hotwords=hotwords,
         )
         self.batch_size = batch_size
         try:
@@ -257,7 +295,10 @@ class Transcriber(BaseTranscriber):
             ) from exc
         self._pipeline = BatchedInferencePipeline(self._model)
         self.load_seconds = time.perf_counter() - started
-        logger.info("loaded Whisper %s on %s/%s in %.1fs", self.model_name, device, compute_type, self.load_seconds)
+        logger.info(
+            "loaded Whisper %s on %s/%s (%s CPU threads) in %.1fs",
+            self.model_name, device, compute_type, cpu_threads or "default", self.load_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Transcriber:
@@ -266,23 +307,28 @@ class Transcriber(BaseTranscriber):
             resolve_model(asr, settings.cache_dir),
             device=asr.device,
             compute_type=asr.compute_type,
-            cpu_threads=asr.cpu_threads,
+            cpu_threads=cpu_threads(asr),
             beam_size=asr.beam_size,
             batch_size=asr.batch_size,
             language=asr.language,
             max_duration_s=asr.max_duration_s,
+            window_s=asr.window_s,
         )
 
     def decode_options(self, language: str | None) -> dict[str, Any]:
         return {**super().decode_options(language), "batch_size": self.batch_size}
 
     def _recognize(self, audio: np.ndarray, speech: list[dict[str, int]], language: str | None) -> Recognized:
-        # The pipeline runs its own VAD (pauses of 160 ms, pieces of at most 30 s): its cut
-        # points matter for batching, and 12 s of audio costs it ~50 ms.
+        # The window's speech pieces (VAD already ran on it) are joined and packed into inputs
+        # of at most 30 s, as the pipeline would pack its own VAD's pieces: handing them over
+        # as clip_timestamps spares a second VAD pass over the window (time, and ~5x the
+        # window's size in memory).
+        window = Window(offset=0, audio=audio, speech=speech)
+        joined = window.joined_speech()
         self._model.forget_encoder_output()
         try:
             raw_segments, info = self._pipeline.transcribe(
-                audio,
+                joined,
                 language=language,
                 beam_size=self.beam_size,
                 batch_size=self.batch_size,
@@ -291,18 +337,21 @@ class Transcriber(BaseTranscriber):
                 without_timestamps=False,  # segments with their own times, not one per 30 s piece
                 initial_prompt=self.initial_prompt,
                 hotwords=self.hotwords,
-                vad_filter=True,
+                vad_filter=False,
+                clip_timestamps=[{"start": start, "end": end} for start, end in decoder_chunks(speech)],
             )
-            if info.duration_after_vad <= 0:
-                return Recognized(None, None, 0.0, [])
             # The generator does the decoding: consume it here, inside the worker.
+            clock = SpeechClock(speech)
             segments = [
-                RawSegment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+                RawSegment(
+                    clock.start(s.start), clock.end(s.end, s.start), s.text, s.avg_logprob, s.no_speech_prob,
+                    s.compression_ratio,
+                )
                 for s in raw_segments
             ]
         finally:
             self._model.forget_encoder_output()
-        return Recognized(info.language, info.language_probability, info.duration_after_vad, segments)
+        return Recognized(info.language, info.language_probability, window.speech_s, segments)
 
 
 @functools.cache
@@ -358,56 +407,63 @@ def load_transcriber(settings: Settings) -> BaseTranscriber:
     raise ConfigError(f"unknown ASR backend {backend!r}; set YQ_ASR__BACKEND=faster-whisper or openai-whisper")
 
 
-def probe_duration(path: Path) -> float | None:
-    """Seconds of audio the container declares, without decoding it (None when it does not say).
+def cpu_threads(asr: ASRSettings) -> int:
+    """Threads for one process's model: ``asr.cpu_threads``, or when 0 this machine's cores shared among
+    ``asr.worker_processes`` (at least 1).
 
-    Raises ``MediaError`` when the file cannot be opened as media or has no audio stream.
+    CTranslate2 left to itself takes 4 threads per process: two worker processes on two cores
+    would run eight threads on two cores and wait on each other's barriers.
     """
-    try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise MediaError(f"{path.name} has no audio stream")
-            stream = container.streams.audio[0]
-            if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / av.time_base
-            return None
-    except av.FFmpegError as exc:
-        raise MediaError(f"{path.name} cannot be opened as audio or video: {_reason(exc)}") from exc
+    if asr.cpu_threads:
+        return asr.cpu_threads
+    return max(1, len(os.sched_getaffinity(0)) // asr.worker_processes)
 
 
-def _decode(path: Path) -> np.ndarray:
-    """Mono 16 kHz float32 samples via faster-whisper's PyAV decoder."""
-    from faster_whisper import decode_audio
+def check_device(device: str, compute_type: str) -> str:
+    """The device CTranslate2 will run on (``auto`` resolved), or ``ConfigError`` naming what to set.
 
-    try:
-        audio = decode_audio(str(path), sampling_rate=SAMPLING_RATE)
-    except (av.FFmpegError, ValueError) as exc:
-        raise MediaError(f"{path.name} could not be decoded: {_reason(exc)}") from exc
-    if audio.size == 0:
-        raise MediaError(f"{path.name} contains no decodable audio (corrupt or empty stream)")
-    return audio
+    Checked before loading: without it a missing GPU surfaces as CTranslate2's "CUDA driver
+    version is insufficient", and float16 on a CPU as "efficient float16 computation".
+    """
+    import ctranslate2
+
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "cuda" and gpus == 0:
+        raise ConfigError(
+            "YQ_ASR__DEVICE=cuda but CTranslate2 sees no CUDA device on this machine (no NVIDIA GPU, driver "
+            "or CUDA 12 runtime visible); set YQ_ASR__DEVICE=cpu with YQ_ASR__COMPUTE_TYPE=int8, or "
+            "YQ_ASR__DEVICE=auto to use a GPU only where there is one"
+        )
+    resolved = device if device != "auto" else ("cuda" if gpus else "cpu")
+    supported = ctranslate2.get_supported_compute_types(resolved)
+    if compute_type not in supported | {"default", "auto"}:
+        raise ConfigError(
+            f"YQ_ASR__COMPUTE_TYPE={compute_type} is not supported on {resolved} here; choose one of "
+            f"{', '.join(sorted(supported))} (int8 on CPU, float16 on CUDA)"
+        )
+    return resolved
 
 
-def speech_timestamps(audio: np.ndarray) -> list[dict[str, int]]:
-    """Where Silero VAD (faster-whisper's defaults) hears speech, as sample offsets; ~4 ms per second of audio."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+def _shifted(segment: RawSegment, seconds: float) -> RawSegment:
+    """The segment with its times moved from its window's clock to the media's."""
+    return replace(segment, start=segment.start + seconds, end=segment.end + seconds)
 
-    return get_speech_timestamps(audio, VadOptions())
+
+class _SampleCounter:
+    """Passes audio blocks through, counting their samples (the media's duration once consumed)."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]) -> None:
+        self._blocks = blocks
+        self.samples = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for block in self._blocks:
+            self.samples += block.shape[0]
+            yield block
 
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
-
-
-def _too_long(path: Path, seconds: float, limit: float) -> str:
-    return f"{path.name} lasts {seconds:.0f}s, more than max_duration_s={limit:.0f}s (YQ_ASR__MAX_DURATION_S)"
-
-
-def _reason(exc: Exception) -> str:
-    """FFmpeg's own words without the file path PyAV appends (the caller names the file)."""
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _file_sha256(path: Path) -> str:

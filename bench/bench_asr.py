@@ -7,7 +7,12 @@ RTF = processing seconds / audio seconds (below 1 is faster than real time), for
 the model loaded once beforehand, as a worker runs it. Rows:
 
     faster-whisper int8 / float32 x beam 1 / beam 5   the Transcriber as configured by default
-                                                      (batched pipeline, batch 8, timestamps)
+                                                      (batched pipeline, batch 8, timestamps,
+                                                      media streamed in 120 s windows)
+    faster-whisper int8 beam 3                        the beam size between the two
+    faster-whisper int8 beam 5 window 60s / 240s /    (--long) the window size: the default 120 s
+      whole file                                      against smaller, larger and one window
+                                                      for the whole file (the previous behaviour)
     faster-whisper sequential int8 beam 5             WhisperModel.transcribe long-form decoding
                                                       with separate language detection: the
                                                       previous default, for comparison
@@ -25,8 +30,8 @@ Runs of all rows alternate (round-robin) so a busy machine slows them alike; the
 the best of ``--repeats`` are printed with the load average, and ratios between medians,
 which carry across machines better than the absolute numbers. ``--long`` adds a ~3 min
 Chinese clip (the test and demo clips joined with pauses), where the fixed cost of a 30 s
-encoder window no longer dominates. The demo clips' expected keywords are checked with the
-default settings at the end.
+encoder window no longer dominates. At the end, the keyword recall of beams 1, 3 and 5 on the
+Chinese demo and test clips (the words the demo's ground truth and the tests rely on).
 """
 
 from __future__ import annotations
@@ -46,16 +51,20 @@ import numpy as np
 
 from asr.model import bundled_model_dir
 from asr.openai_backend import OpenAIWhisperTranscriber, openai_whisper_available
-from asr.transcriber import SAMPLING_RATE, BaseTranscriber, Transcriber, _decode
+from asr.audio import SAMPLING_RATE, decode_all
+from asr.transcriber import BaseTranscriber, Transcriber
 from yuqing.settings import ASRSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "asr" / "fixtures"
 DEMO_MEDIA = ROOT / "yuqing" / "demo_site" / "media"
 CLIPS = {"zh": FIXTURES / "zh.mp3", "en": FIXTURES / "en.mp3"}
-DEMO_KEYWORDS = {
-    "xingchen-data-leak.mp3": ["新华社", "调查", "下跌", "百分之十"],
-    "zhuohang-plant.mp4": ["二十万", "三千", "每年"],
+# What each Chinese clip must yield (the demo's ground truth; the words Whisper base gets from the test clip).
+KEYWORDS = {
+    DEMO_MEDIA / "xingchen-data-leak.mp3": ["新华社", "调查", "下跌", "百分之十"],
+    DEMO_MEDIA / "zhuohang-plant.mp4": ["二十万", "三千", "每年"],
+    FIXTURES / "zh.mp3": ["新华", "下午", "调查"],
+    FIXTURES / "zh.mp4": ["新华", "下午"],
 }
 
 
@@ -86,6 +95,15 @@ def main() -> None:
                     lambda ct=compute_type, b=beam: Transcriber(
                         model_dir, compute_type=ct, cpu_threads=args.threads, beam_size=b, batch_size=defaults.batch_size
                     )
+                )
+        rows["faster-whisper int8 beam 3"] = _timed_load(
+            lambda: Transcriber(model_dir, cpu_threads=args.threads, beam_size=3, batch_size=defaults.batch_size)
+        )
+        if args.long:  # the window only matters past its length: the short clips are one window at any size
+            for window_s in (60, 240, 100_000):
+                name = "whole file" if window_s == 100_000 else f"window {window_s}s"
+                rows[f"faster-whisper int8 beam 5 {name}"] = _timed_load(
+                    lambda w=window_s: Transcriber(model_dir, cpu_threads=args.threads, window_s=w)
                 )
         rows["faster-whisper sequential int8 beam 5"] = _sequential(model_dir, args.threads)
         if openai_whisper_available() and not args.no_openai:
@@ -134,6 +152,9 @@ def main() -> None:
         pairs = [
             ("faster-whisper float32 beam 5", "faster-whisper int8 beam 5", "int8 vs float32 (beam 5)"),
             ("faster-whisper int8 beam 5", "faster-whisper int8 beam 1", "beam 1 vs beam 5 (int8)"),
+            ("faster-whisper int8 beam 5", "faster-whisper int8 beam 3", "beam 3 vs beam 5 (int8)"),
+            ("faster-whisper int8 beam 5 whole file", "faster-whisper int8 beam 5 window 60s", "60 s windows vs whole file"),
+            ("faster-whisper int8 beam 5 whole file", "faster-whisper int8 beam 5", "default windows vs whole file"),
             ("faster-whisper sequential int8 beam 5", "faster-whisper int8 beam 5", "batched vs sequential (int8 beam 5)"),
             ("openai-whisper float32 beam 5", "faster-whisper int8 beam 5", "faster-whisper int8 vs openai-whisper (beam 5)"),
             ("openai-whisper float32 beam 5", "faster-whisper float32 beam 5", "faster-whisper vs openai-whisper, both float32 (beam 5)"),
@@ -151,12 +172,17 @@ def main() -> None:
             for clip in clips:
                 print(f"  {name} | {clip}: {heard[(name, clip)][:70]}")
 
-        print(f"\ndemo keywords with the default settings (beam {defaults.beam_size}, batch {defaults.batch_size}, int8):")
-        default = rows[f"faster-whisper int8 beam {defaults.beam_size}"]
-        for file, keywords in DEMO_KEYWORDS.items():
-            text = _run(default, DEMO_MEDIA / file)
-            missing = [k for k in keywords if k not in text]
-            print(f"  {file}: {'all heard' if not missing else 'MISSING ' + ', '.join(missing)}  {text}")
+        print(f"\nkeyword recall of the Chinese demo and test clips, int8 (default: beam {defaults.beam_size}, "
+              f"batch {defaults.batch_size}, window {defaults.window_s:g}s):")
+        for beam in (1, 3, 5):
+            row = rows[f"faster-whisper int8 beam {beam}"]
+            heard_keywords, missing = 0, []
+            for path, keywords in KEYWORDS.items():
+                text = _run(row, path)
+                heard_keywords += sum(k in text for k in keywords)
+                missing += [f"{k} ({path.name})" for k in keywords if k not in text]
+            total = sum(map(len, KEYWORDS.values()))
+            print(f"  beam {beam}: {heard_keywords}/{total}" + (f"; missing {', '.join(missing)}" if missing else ""))
 
 
 def _timed_load(load: Callable[[], BaseTranscriber]) -> BaseTranscriber:
@@ -193,7 +219,7 @@ def _sequential(model_dir: Path, threads: int) -> Callable[[Path], str]:
 
     def transcribe(path: Path) -> str:
         segments, info = model.transcribe(
-            _decode(path), beam_size=5, temperature=0.0, condition_on_previous_text=False, vad_filter=True
+            decode_all(path), beam_size=5, temperature=0.0, condition_on_previous_text=False, vad_filter=True
         )
         text = "".join(s.text for s in segments)
         return to_simplified.convert(text) if info.language == "zh" else text
@@ -202,13 +228,13 @@ def _sequential(model_dir: Path, threads: int) -> Callable[[Path], str]:
 
 
 def _duration(path: Path) -> float:
-    return _decode(path).shape[0] / SAMPLING_RATE
+    return decode_all(path).shape[0] / SAMPLING_RATE
 
 
 def _long_clip(path: Path) -> Path:
     """~3 minutes of Chinese speech: the zh fixture and both demo clips, four times, 1 s pauses between."""
     pause = np.zeros(SAMPLING_RATE, dtype=np.float32)
-    parts = [_decode(p) for p in (DEMO_MEDIA / "xingchen-data-leak.mp3", FIXTURES / "zh.mp3", DEMO_MEDIA / "zhuohang-plant.mp4")]
+    parts = [decode_all(p) for p in (DEMO_MEDIA / "xingchen-data-leak.mp3", FIXTURES / "zh.mp3", DEMO_MEDIA / "zhuohang-plant.mp4")]
     audio = np.concatenate([x for _ in range(4) for part in parts for x in (part, pause)])
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)

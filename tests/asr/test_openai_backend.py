@@ -72,7 +72,8 @@ def test_a_checkpoint_transcribes_to_the_shared_contract(openai_transcriber: Ope
     assert t.language_probability is not None and 0 < t.language_probability <= 1
     assert t.decode_options == {
         "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False, "initial_prompt": None,
-        "hotwords": None, "vad_filter": True, "language": None, "device": "cpu", "compute_type": "float32",
+        "hotwords": None, "vad_filter": True, "window_s": 120, "language": None, "device": "cpu",
+        "compute_type": "float32",
     }
     assert t.media_key == f"raw/media/{t.media_sha256}.mp3"
 

@@ -81,7 +81,7 @@ def test_a_worker_on_the_asr_queue_transcribes_enqueued_media_into_the_store(
     silence, _ = _put_media(store, media / "silence.wav")
     corrupt, corrupt_key = _put_media(store, media / "corrupt.mp3")
     env = {**os.environ, "YQ_DATA_DIR": str(data_dir), "YQ_BROKER_URL": REDIS_URL,
-           "YQ_CACHE_DIR": str(model_dir.parent), "YQ_ASR__CPU_THREADS": "2"}
+           "YQ_CACHE_DIR": str(model_dir.parent)}
 
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "yuqing.cli", *args], env=env,
@@ -131,3 +131,37 @@ def test_a_worker_on_the_asr_queue_transcribes_enqueued_media_into_the_store(
     assert sum(m.startswith("transcribed ") for m in messages) == 1, "the speech was decoded once"
     assert sum("already has a transcript: skipped" in m for m in messages) == 2
     assert sum("failed in an earlier run: skipped" in m for m in messages) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_worker_processes_share_the_cores_between_their_models(
+    tmp_path: Path, media: Path, model_dir: Path
+) -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is needed at {REDIS_URL}: {exc}")
+    data_dir = tmp_path / "data"
+    store = LocalStore(data_dir / "store")
+    silence, _ = _put_media(store, media / "silence.wav")
+    env = {**os.environ, "YQ_DATA_DIR": str(data_dir), "YQ_BROKER_URL": REDIS_URL, "YQ_CACHE_DIR": str(model_dir.parent)}
+    subprocess.run([sys.executable, "-m", "yuqing.cli", "transcribe", "--enqueue"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "yuqing.cli", "worker", "--queues", "asr", "--concurrency", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not store.exists(transcript_key(silence)):
+            assert worker.poll() is None, "the worker exited"
+            time.sleep(0.3)
+        assert store.exists(transcript_key(silence))
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+    loads = [line for line in output.splitlines() if "loaded Whisper" in line]
+    # Two processes on this machine's cores: each model takes its share, not CTranslate2's 4 threads.
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert len(loads) == 1 and f"({threads} CPU threads)" in loads[0], loads

@@ -7,6 +7,7 @@ Measured with this model (beam 5, int8): "新华社被经典经典下午,一两�
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import opencc
@@ -46,8 +47,8 @@ def test_segments_have_ordered_timestamps_and_the_options_are_recorded(mp3_trans
     assert t.backend == "faster-whisper" and t.model == "whisper-base-ct2-1.0.0"
     assert t.decode_options | {} == {
         "beam_size": 5, "temperature": 0.0, "condition_on_previous_text": False, "initial_prompt": None,
-        "hotwords": None, "vad_filter": True, "language": None, "device": "cpu", "compute_type": "int8",
-        "batch_size": 8,
+        "hotwords": None, "vad_filter": True, "window_s": 120, "language": None, "device": "cpu",
+        "compute_type": "int8", "batch_size": 8,
     }
     # Identity defaults to the crawler's naming when the caller gives none.
     assert t.media_key == f"raw/media/{t.media_sha256}.mp3"
@@ -89,12 +90,25 @@ def test_a_clip_longer_than_the_limit_is_refused_before_decoding(
 ) -> None:
     monkeypatch.setattr(transcriber, "max_duration_s", 5.0)
 
-    def must_not_decode(path: Path) -> None:
+    def must_not_decode(path: Path, **_: object) -> None:
         raise AssertionError(f"{path} was decoded although its header says it is too long")
 
-    monkeypatch.setattr(asr.transcriber, "_decode", must_not_decode)
+    monkeypatch.setattr(asr.transcriber, "decode_blocks", must_not_decode)
     with pytest.raises(MediaError, match=r"zh.mp3 lasts 12s, more than max_duration_s=5s"):
         transcriber.transcribe(media / "zh.mp3")
+
+
+def test_a_live_recording_without_a_duration_is_measured_and_refused_before_decoding(
+    transcriber: Transcriber, media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = tmp_path / "live.webm"
+    with live.open("wb") as out:  # written to a pipe, as a live recorder does: no duration in the header
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(media / "zh.mp3"), "-c:a", "libopus",
+                        "-f", "webm", "pipe:1"], stdout=out, check=True)
+    monkeypatch.setattr(transcriber, "max_duration_s", 5.0)
+    monkeypatch.setattr(asr.transcriber, "decode_blocks", lambda path, **_: pytest.fail(f"{path} was decoded"))
+    with pytest.raises(MediaError, match=r"live.webm runs past max_duration_s=5s .*counted from its packets"):
+        transcriber.transcribe(live)
 
 
 def test_a_missing_file_is_a_media_error(transcriber: Transcriber, tmp_path: Path) -> None:
