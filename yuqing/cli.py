@@ -288,6 +288,7 @@ def _enqueue_analysis(settings: Settings, analyzer_version: str, *, wait: bool, 
     from analysis.stage import STAGE, pending_ids, settled
     from analysis.tasks import analyze_documents
     from yuqing import pipeline
+    from yuqing.celery_app import app as celery_app
     from yuqing.db.repository import clear_failure
     from yuqing.progress import stage_progress
 
@@ -298,8 +299,9 @@ def _enqueue_analysis(settings: Settings, analyzer_version: str, *, wait: bool, 
             clear_failure(session, STAGE, document_id)
     size = settings.llm.batch_size
     try:
-        for start in range(0, len(ids), size):
-            analyze_documents.delay({"ids": ids[start : start + size]})
+        with celery_app.connection_for_write(settings.broker_url) as connection:  # the broker these settings name
+            for start in range(0, len(ids), size):
+                analyze_documents.apply_async(({"ids": ids[start : start + size]},), connection=connection)
     except OperationalError as exc:
         raise UpstreamUnavailable(f"cannot reach the broker at {settings.broker_url}: {exc}; start Redis or set YQ_BROKER_URL") from exc
     console.print(f"queued {len(ids)} documents on {settings.broker_url} (queue 'analysis', {size} per task)")
@@ -428,8 +430,10 @@ def alerts(
         _fail(exc)
     if enqueue:
         from api.alerts.tasks import evaluate_alerts
+        from yuqing.celery_app import app as celery_app
 
-        evaluate_alerts.delay(day)
+        with celery_app.connection_for_write(settings.broker_url) as connection:  # the broker these settings name
+            evaluate_alerts.apply_async((day,), connection=connection)
         console.print(f"queued alerts.evaluate on {settings.broker_url} (queue 'alerts')")
         return
     from api.alerts.evaluation import run_alerts

@@ -27,7 +27,7 @@ from analysis.prompting import PromptSet
 from tests.analysis.vllm_cpu import ServedModel, VLLMServer, VLLMSetupError, ensure_tiny_model
 from yuqing.contracts import Analysis
 from yuqing.demo_site.catalog import load_articles, load_watchlist
-from yuqing.errors import PermanentError, RetryableError
+from yuqing.errors import PermanentError
 from yuqing.settings import LLMSettings, WatchEntity
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -225,13 +225,6 @@ def test_an_unknown_model_name_is_a_permanent_error(vllm_server: ServedModel) ->
     analyzer = _analyzer(vllm_server.base_url, "no-such-model")
     with pytest.raises(PermanentError, match="404"):
         analyzer.analyze("doc-x", "标题", "正文。")
-
-
-def test_a_request_past_its_timeout_is_retryable(vllm_server: ServedModel) -> None:
-    article = ARTICLES[2]
-    analyzer = _analyzer(vllm_server.base_url, vllm_server.model, timeout_s=0.01)
-    with pytest.raises(RetryableError):
-        analyzer.analyze("doc-t", article.title, article.body_text)
 
 
 # -- the server harness itself --------------------------------------------------------------
