@@ -82,12 +82,13 @@ def pending_ids(sessions: sessionmaker[Session], analyzer_version: str) -> list[
 def analyze_ids(
     sessions: sessionmaker[Session], analyzer: Analyzer, ids: Sequence[str], report: AnalyzeReport | None = None, *, redo: bool = False
 ) -> AnalyzeReport:
-    """Analyse stored documents by id, storing each result as it is ready.
+    """Analyse stored documents by id (concurrently when the analyzer can), one transaction per result.
 
     The one code path of the stage: the in-process run and the Celery task both call it.
-    Ids already analysed by this analyzer version are skipped unless ``redo`` (so a
-    re-delivered task does no work twice); a permanent failure is recorded on the document; a retryable one is recorded
-    as retryable and its id listed in ``report.retryable`` for the caller to retry.
+    Ids already analysed by this analyzer version are skipped unless ``redo``, so a
+    re-delivered task does no work twice. A permanent failure is recorded on the document;
+    a retryable one is recorded as retryable and listed in ``report.retryable`` for the
+    caller to retry.
     """
     report = report or AnalyzeReport(analyzer_version=analyzer.version)
     with sessions() as session:

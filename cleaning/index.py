@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from cleaning import fs, minhash
+from cleaning.load import by_day
 from cleaning.schema import PARTITION_COLUMN
 from yuqing.errors import ConfigError
 
@@ -40,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 INDEX = "_index"
 META = "_meta.json"
-INDEX_FORMAT = 1
+# 2: one-permutation-hashing signatures (format 1 held 64 multiply-shift MinHashes): older indexes are rebuilt.
+INDEX_FORMAT = 2
 
 LINK_COLUMNS = ("story_id", "duplicate_of", "duplicate_kind")
 
@@ -98,14 +100,20 @@ def to_index(entries: DataFrame) -> DataFrame:
     return entries.select(*columns)
 
 
-def write_index(rows: DataFrame, clean_uri: str, num_perm: int, seed: int, threshold: float) -> None:
-    """Replace the index partitions ``rows`` covers (one zstd file each), then record the parameters."""
+def write_index(
+    rows: DataFrame, clean_uri: str, num_perm: int, seed: int, threshold: float, days: int | None = None
+) -> None:
+    """Replace the index partitions ``rows`` covers (one zstd file each), then record the parameters.
+
+    ``days``, the number of days ``rows`` covers when known, sets the number of write tasks (``cleaning.load.by_day``).
+    """
     (
-        rows.repartition(PARTITION_COLUMN)
+        by_day(rows, days)
         .sortWithinPartitions(PARTITION_COLUMN, "id")
         .write.mode("overwrite")
         .option("partitionOverwriteMode", "dynamic")
         .option("compression", "zstd")
+        .option("parquet.enable.dictionary", "false")  # as the documents: see cleaning.load
         .partitionBy(PARTITION_COLUMN)
         .parquet(index_uri(clean_uri))
     )

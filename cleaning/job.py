@@ -25,13 +25,18 @@ partition left empty is deleted). A run never leaves a partition holding half it
 documents. Without an index (output from before it existed, or made with other
 MinHash parameters) the first incremental run rebuilds it from ``clean/`` once.
 
-Where the work goes (see ``bench/bench_cleaning.py``): a document's text crosses to
-Python once, where it is cleaned, measured, fingerprinted and MinHashed; the result is
-cached, and de-duplication scans a narrow projection of that cache (id, date, content
-hash, fingerprint, signature); only 64-bit keys and band buckets are shuffled to form
-candidates; the few candidates pick their fingerprints out with a broadcast join;
-story links of the documents that have any are broadcast to the write, so the
-documents themselves are shuffled once, to write one file per day.
+Where the work goes (see ``bench/bench_cleaning.py``): the raw JSON is parsed once and
+every line's text crosses to Python once, where it is cleaned, measured, fingerprinted
+and MinHashed (one permutation hashing, a whole Arrow batch at a time); the result is
+cached, and the first action on the cache also counts lines, malformed lines, re-crawls,
+quality flags and days. De-duplication scans a narrow projection of that cache (id,
+date, content hash, fingerprint, signature): band buckets and 64-bit node keys are
+shuffled to find the buckets two nodes share (a hash aggregation); their few members
+are paired on the driver, and the pairs pick their fingerprints out in one scan with a
+broadcast join before the exact check. Story links of the documents that have any are
+broadcast to the write, so the documents themselves are shuffled once, in one task per
+day, to write one file per day. ``cleaning.session`` holds the Spark settings that the
+profile of that benchmark asked for (Arrow batches, the local JVM's compiler).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from cleaning.transforms import (
     DUPLICATE_NEAR,
     NODE,
     QUALITY_ISSUES,
+    WELL_FORMED,
     add_fingerprint,
     add_minhash,
     add_partition_date,
@@ -70,8 +76,7 @@ from cleaning.transforms import (
     candidate_pairs,
     clean_documents,
     clean_transcripts,
-    drop_malformed,
-    is_well_formed,
+    flag_well_formed,
     latest_crawl,
     node_components,
     to_clean_documents,
@@ -106,23 +111,33 @@ def prepare(
     transcripts: DataFrame | None,
     *,
     min_text_chars: int,
-    recrawled: bool = True,
     broadcast_transcripts: bool = False,
     num_perm: int = minhash.DEFAULT_NUM_PERM,
     seed: int = minhash.DEFAULT_SEED,
 ) -> DataFrame:
-    """Clean documents (latest crawl of each) with transcripts, language, quality flags, fingerprint, MinHash, date.
+    """Every raw line cleaned: transcripts, language, quality flags, fingerprint, MinHash, date, ``_well_formed``.
 
-    ``recrawled=False`` says every id occurs once (the caller counted), which saves
-    the shuffle that picks each document's latest crawl.
+    Malformed lines are flagged rather than dropped, and re-crawls are all kept
+    (``documents_of`` picks the latest): the job caches this frame and counts lines,
+    well-formed lines and distinct documents on the cache, so the raw JSON is parsed
+    once, not once to count and again to clean.
     """
-    docs = drop_malformed(raw)
-    if recrawled:
-        docs = latest_crawl(docs)
+    docs = flag_well_formed(raw)
     heard = clean_transcripts(transcripts) if transcripts is not None else None
     docs = attach_transcripts(docs, heard, broadcast=broadcast_transcripts)
     docs = clean_documents(docs, min_text_chars, num_perm=num_perm, seed=seed)
-    return add_partition_date(docs.select(*_PREPARED_COLUMNS, "_fingerprint", "content_hash", "minhash"))
+    return add_partition_date(docs.select(*_PREPARED_COLUMNS, "_fingerprint", "content_hash", "minhash", WELL_FORMED))
+
+
+def documents_of(lines: DataFrame, *, recrawled: bool = True) -> DataFrame:
+    """The well-formed lines of ``prepare``, only the latest crawl of each document when ``recrawled``.
+
+    ``recrawled=False`` says every id occurs once (the caller counted), which saves
+    the shuffle that picks each document's latest crawl. Two crawls of one document at
+    the same instant are told apart by their cleaned text.
+    """
+    docs = lines.where(WELL_FORMED).drop(WELL_FORMED)
+    return latest_crawl(docs) if recrawled else docs
 
 
 def with_own_story(docs: DataFrame) -> DataFrame:
@@ -145,7 +160,7 @@ def relink(docs: DataFrame, links: DataFrame, *, broadcast: bool = True) -> Data
 
 def _verified_edges(entries: DataFrame, threshold: float, bands: int, rows: int) -> list[tuple[str, str]]:
     """Node pairs with exact Jaccard ≥ threshold among LSH candidates (at least one side active)."""
-    pairs = verify_pairs(candidate_pairs(entries, bands, rows), entries, threshold)
+    pairs = verify_pairs(candidate_pairs(entries, bands, rows), threshold)
     edges = [(row.left, row.right) for row in pairs.select("left", "right").collect()]
     logger.info("near-duplicate graph: %d verified pairs", len(edges))
     return edges
@@ -158,16 +173,27 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def _count_raw(raw: DataFrame) -> tuple[int, int, int]:
-    """(lines, well-formed lines, distinct well-formed ids) in one pass."""
-    well_formed = is_well_formed(raw)
-    row = raw.agg(
+def _count_lines(lines: DataFrame, report: CleanReport) -> tuple[int, set[date]]:
+    """Lines, drops and quality flags into the report, from ``prepare``'s (cached) lines in one pass.
+
+    Returns (well-formed lines less documents, i.e. the superseded re-crawls; the days
+    the documents fall on). The quality flags and days count every well-formed line,
+    which are the documents when nothing was re-crawled (``_count_cleaned`` recounts otherwise).
+    """
+    well_formed = F.col(WELL_FORMED)
+    row = lines.agg(
         F.count(F.lit(1)).alias("lines"),
         F.count_if(well_formed).alias("well_formed"),
         F.count_distinct(F.when(well_formed, F.col("id"))).alias("documents"),
+        *[F.count_if(well_formed & F.array_contains("quality_issues", issue)).alias(issue) for issue in QUALITY_ISSUES],
+        F.collect_set(F.when(well_formed, F.col(PARTITION_COLUMN))).alias("days"),
     ).first()
     assert row is not None
-    return int(row["lines"]), int(row["well_formed"]), int(row["documents"])
+    total, good, distinct = int(row["lines"]), int(row["well_formed"]), int(row["documents"])
+    report.input_docs, report.cleaned_docs = total, distinct
+    report.dropped_by_reason = {DROPPED_MALFORMED: total - good, DROPPED_SUPERSEDED: good - distinct}
+    report.flagged_by_issue = {issue: int(row[issue]) for issue in QUALITY_ISSUES}
+    return good - distinct, set(row["days"])
 
 
 def _count_cleaned(prepared: DataFrame, report: CleanReport) -> set[date]:
@@ -231,10 +257,8 @@ def run_clean(
 
     # Extract
     raw = read_raw_documents(spark, input_uri, since)
-    lines, well_formed, documents = _count_raw(raw) if raw is not None else (0, 0, 0)
-    report.input_docs, report.cleaned_docs = lines, documents
-    report.dropped_by_reason = {DROPPED_MALFORMED: lines - well_formed, DROPPED_SUPERSEDED: well_formed - documents}
-    if raw is None or documents == 0:
+    if raw is None:
+        report.dropped_by_reason = {DROPPED_MALFORMED: 0, DROPPED_SUPERSEDED: 0}
         logger.info("nothing to clean under %s (since=%s)", input_uri, since)
         return _finish(spark, params.clean_uri, report, started)
     transcripts = read_transcripts(spark, input_uri)
@@ -242,35 +266,46 @@ def run_clean(
         fs.total_bytes(spark, fs.join_uri(input_uri, TRANSCRIPTS)) <= BROADCAST_TRANSCRIPTS_BYTES
     )
 
-    # Transform, cached: de-duplication reads it several times, the write once.
-    prepared = prepare(
-        raw,
-        transcripts,
-        min_text_chars=min_text_chars,
-        recrawled=well_formed > documents,
-        broadcast_transcripts=small,
-        num_perm=num_perm,
-        seed=seed,
+    # Transform, cached: counting, de-duplication and the write all read it.
+    lines = prepare(
+        raw, transcripts, min_text_chars=min_text_chars, broadcast_transcripts=small, num_perm=num_perm, seed=seed
     ).persist()
-    # A projection of the cache: de-duplication scans these columns only.
-    entries = add_story_node(prepared.select(*_ENTRY_COLUMNS)).withColumn("_active", F.lit(True))
+    prepared = lines
     try:
+        superseded, days = _count_lines(lines, report)  # the first action: parses and cleans every line, once
+        if report.cleaned_docs == 0:
+            logger.info("nothing to clean under %s (since=%s)", input_uri, since)
+            return _finish(spark, params.clean_uri, report, started)
+        prepared = documents_of(lines, recrawled=superseded > 0)
+        if superseded:  # the latest crawls, cached apart; the lines they were picked from can go
+            prepared = prepared.persist()
+            days = _count_cleaned(prepared, report)
+            lines.unpersist()
+        # A projection of the cache: de-duplication scans these columns only.
+        entries = add_story_node(prepared.select(*_ENTRY_COLUMNS)).withColumn("_active", F.lit(True))
         previous = _previous_index(params) if since is not None else None
         if previous is None:
-            _clean_all(params, prepared, entries, report, remove_stale=since is None)
+            _clean_all(params, prepared, entries, days, report, remove_stale=since is None)
         else:
             old_index, report.index_rebuilt = previous
             try:
-                _clean_incrementally(params, prepared, entries, old_index, report)
+                _clean_incrementally(params, prepared, entries, days, old_index, report)
             finally:
                 old_index.unpersist()
     finally:
         prepared.unpersist()
+        lines.unpersist()
     return _finish(spark, params.clean_uri, report, started)
 
 
 def _clean_all(
-    params: _Params, prepared: DataFrame, entries: DataFrame, report: CleanReport, *, remove_stale: bool
+    params: _Params,
+    prepared: DataFrame,
+    entries: DataFrame,
+    days: set[date],
+    report: CleanReport,
+    *,
+    remove_stale: bool,
 ) -> None:
     """De-duplicate the new documents among themselves; write them and their index (everything, if ``remove_stale``)."""
     edges = _verified_edges(entries, params.threshold, params.bands, params.rows)
@@ -279,17 +314,18 @@ def _clean_all(
     try:
         linked, report.exact_duplicates, report.near_duplicates, report.clusters = _duplicate_counts(links)
         broadcast = linked <= BROADCAST_LINKS_ROWS
-        days = _count_cleaned(prepared, report)
         report.output_docs = report.cleaned_docs
         report.partitions_written = sorted(day.isoformat() for day in days)
         # Load
-        write_clean(to_clean_documents(relink(with_own_story(prepared), links, broadcast=broadcast)), params.clean_uri)
+        documents = to_clean_documents(relink(with_own_story(prepared), links, broadcast=broadcast))
+        write_clean(documents, params.clean_uri, len(days))
         write_index(
             to_index(relink(with_own_story(entries), links, broadcast=broadcast)),
             params.clean_uri,
             params.num_perm,
             params.seed,
             params.threshold,
+            len(days),
         )
     finally:
         links.unpersist()
@@ -317,7 +353,7 @@ def _previous_index(params: _Params) -> tuple[DataFrame, bool] | None:
 
 
 def _clean_incrementally(
-    params: _Params, prepared: DataFrame, entries: DataFrame, index: DataFrame, report: CleanReport
+    params: _Params, prepared: DataFrame, entries: DataFrame, new_days: set[date], index: DataFrame, report: CleanReport
 ) -> None:
     """Judge the new documents against the index; write them, and rewrite the partitions whose documents change."""
     spark = params.spark
@@ -360,7 +396,6 @@ def _clean_incrementally(
         logger.info("incremental run: %d old stories touched, %d old documents relinked", len(touched), len(changed))
 
         # Partitions to rewrite, and what they keep (counted on the index, not on the documents).
-        new_days = _count_cleaned(prepared, report)
         existing = set(clean_partitions(spark, params.clean_uri))
         rewrite = existing & (
             {stored[row.id][PARTITION_COLUMN] for row in changed}
@@ -388,12 +423,12 @@ def _clean_incrementally(
             assert old_documents is not None
             carried = relink(old_documents.join(new_ids, "id", "left_anti"), changes)
             documents = documents.unionByName(to_clean_documents(carried))
-        write_clean(documents, params.clean_uri)
+        write_clean(documents, params.clean_uri, len(written))
         rows = to_index(relink(with_own_story(entries), links, broadcast=broadcast))
         old_rows = old if report.index_rebuilt else kept
         if old_rows is not None:
             rows = rows.unionByName(to_index(relink(old_rows, changes)))
-        write_index(rows, params.clean_uri, params.num_perm, params.seed, params.threshold)
+        write_index(rows, params.clean_uri, params.num_perm, params.seed, params.threshold, len(written))
         report.partitions_removed = sorted(day.isoformat() for day in rewrite - written)
         for day in report.partitions_removed:
             for folder in (params.clean_uri, index_uri(params.clean_uri)):

@@ -29,6 +29,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+
 # --- HTML remnants -----------------------------------------------------------
 
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style|noscript)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -43,6 +45,8 @@ _ANY_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 
 def strip_html(text: str) -> str:
     """Remove HTML left over from extraction, keeping paragraph breaks."""
+    if "<" not in text and "&" not in text:  # no tag, no entity: nothing to do (most extracted text)
+        return text
     text = _SCRIPT_OR_STYLE.sub("", text)
     text = _COMMENT.sub("", text)
     text = _BLOCK_TAG.sub("\n", text)
@@ -55,13 +59,21 @@ def strip_html(text: str) -> str:
 # Chinese punctuation that NFKC would rewrite as ASCII. Each is parked on a code point
 # in Supplementary Private Use Area-A (untouched by NFKC, never seen in news text) and put back.
 _KEEP_AS_WRITTEN = "，：；！？（）…～"
-_PARK = str.maketrans({c: chr(0xF0000 + i) for i, c in enumerate(_KEEP_AS_WRITTEN)})
-_UNPARK = str.maketrans({chr(0xF0000 + i): c for i, c in enumerate(_KEEP_AS_WRITTEN)})
+_PARKED = tuple((c, chr(0xF0000 + i)) for i, c in enumerate(_KEEP_AS_WRITTEN))
 
 
 def normalise_unicode(text: str) -> str:
     """NFKC, except for the Chinese punctuation in ``_KEEP_AS_WRITTEN``."""
-    return unicodedata.normalize("NFKC", text.translate(_PARK)).translate(_UNPARK)
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text
+    # One str.replace per parked character: each is a C-speed scan, where a translate
+    # table costs a dictionary lookup per character of the text.
+    for written, parked in _PARKED:
+        text = text.replace(written, parked)
+    text = unicodedata.normalize("NFKC", text)
+    for written, parked in _PARKED:
+        text = text.replace(parked, written)
+    return text
 
 
 # --- Whitespace --------------------------------------------------------------
@@ -70,19 +82,36 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace other than the line break
 # Han ideographs, CJK punctuation (、。「」【】) and full-width forms (，！（）).
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+# The space comes first so that the regex engine can jump from space to space; the lookbehind then checks
+# the character before it.
+_SPACE_BETWEEN_CJK = re.compile(rf" (?<=[{_CJK}] )(?=[{_CJK}])")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+
+
+_ANY_OTHER_LINE_BREAK = re.compile("[\r\u2028\u2029\x0b\x0c\x85]")  # one scan to learn if _LINE_BREAKS has work
 
 
 def normalise_line(line: str) -> str:
     line = _INVISIBLE.sub("", line)
     line = _SPACES.sub(" ", line).strip()
-    return _SPACE_BETWEEN_CJK.sub("", line)
+    return _SPACE_BETWEEN_CJK.sub("", line) if " " in line else line
 
 
 def split_lines(text: str) -> list[str]:
-    """Normalised, non-empty lines."""
-    lines = (normalise_line(line) for line in _LINE_BREAKS.sub("\n", text).split("\n"))
+    """Normalised, non-empty lines: ``normalise_line`` of each line, the same result for less work.
+
+    ``" ".join(line.split())`` is ``_SPACES.sub(" ", line).strip()`` (both split on
+    ``str.isspace``) at C speed; the other steps are skipped when they have nothing to
+    find (every invisible and CJK character is beyond ASCII).
+    """
+    if _ANY_OTHER_LINE_BREAK.search(text):
+        text = _LINE_BREAKS.sub("\n", text)
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _INVISIBLE.sub("", text)
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    if not ascii_only:
+        lines = [_SPACE_BETWEEN_CJK.sub("", line) if " " in line else line for line in lines]
     return [line for line in lines if line]
 
 
@@ -116,11 +145,12 @@ _WIDGET_LINE_MAX_CHARS = 40
 
 def is_boilerplate(line: str) -> bool:
     """Whether ``line`` (already normalised) is portal furniture rather than article text."""
-    if _NOTICE_LINE.search(line):
+    # Every pattern is anchored at the line's start, so match() (one attempt) finds what search() would.
+    if _NOTICE_LINE.match(line):
         return True
-    if len(line) <= _WIDGET_LINE_MAX_CHARS and _WIDGET_LINE.search(line):
+    if len(line) <= _WIDGET_LINE_MAX_CHARS and _WIDGET_LINE.match(line):
         return True
-    return len(line) <= _LABEL_LINE_MAX_CHARS and _LABEL_LINE.search(line) is not None
+    return len(line) <= _LABEL_LINE_MAX_CHARS and _LABEL_LINE.match(line) is not None
 
 
 # --- Traditional → Simplified ------------------------------------------------
@@ -146,7 +176,7 @@ def clean_article(text: str | None, converter: Converter | None = None) -> str:
     if not text:
         return ""
     converter = converter or traditional_to_simplified()
-    text = converter.convert(normalise_unicode(strip_html(text)))
+    text = _to_simplified(normalise_unicode(strip_html(text)), converter)
     return "\n".join(line for line in split_lines(text) if not is_boilerplate(line))
 
 
@@ -155,7 +185,11 @@ def clean_line_text(text: str | None, converter: Converter | None = None) -> str
     if not text:
         return ""
     converter = converter or traditional_to_simplified()
-    return "\n".join(split_lines(converter.convert(normalise_unicode(strip_html(text)))))
+    return "\n".join(split_lines(_to_simplified(normalise_unicode(strip_html(text)), converter)))
+
+
+def _to_simplified(text: str, converter: Converter) -> str:
+    return text if text.isascii() else converter.convert(text)  # OpenCC has nothing to convert in ASCII
 
 
 # --- What the job measures on a cleaned document --------------------------------
@@ -179,8 +213,6 @@ _HAN = re.compile(
 )
 _KANA = re.compile("[\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fd-\u30ff\u31f0-\u31ff\uff66-\uff6f\uff71-\uff9d]")
 _LATIN = re.compile("[A-Za-z]")
-# What quality ignores: the transcript marker and whitespace (the ASCII kind; NFKC turned the rest into it).
-_NOT_VISIBLE = re.compile(f"{TRANSCRIPT_MARKER}|[ \t\n\x0b\x0c\r]")
 
 
 def with_transcripts(article: str, transcripts: Sequence[str]) -> str:
@@ -188,12 +220,57 @@ def with_transcripts(article: str, transcripts: Sequence[str]) -> str:
     return (article + "".join(TRANSCRIPT_HEADER + t for t in transcripts)).lstrip("\n")
 
 
-def _count(pattern: re.Pattern[str], text: str) -> int:
-    return len(text) - len(pattern.sub("", text))
+# Bits of ``_classes()``: what each code point is, for counting and dropping characters with
+# numpy over a text's code points instead of a Python step (or a regex pass) per character.
+_LETTER = 1  # str.isalpha: Unicode category L*
+_IS_HAN = 2  # matches _HAN
+_IS_KANA = 4  # matches _KANA
+_IS_LATIN = 8  # matches _LATIN
+_SQUEEZED_OUT = 16  # punctuation (P*), symbols (S*) or ASCII whitespace: what ``squeeze`` drops
+_INVISIBLE_SPACE = 32  # ASCII whitespace, which quality does not count
+_ASCII_WHITESPACE = " \t\n\x0b\x0c\r"
+_MARKER_LETTERS = sum(map(str.isalpha, TRANSCRIPT_MARKER))
+# Every Unicode general category.
+_CATEGORIES = (
+    "Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So Zs Zl Zp Cc Cf Cs Co Cn"
+).split()
 
 
-def _letters(text: str) -> int:
-    return sum(map(str.isalpha, text))
+@functools.lru_cache(maxsize=1)
+def _classes() -> np.ndarray:
+    """One byte of the bits above per code point (built once per process, about a second)."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    # str.isalpha is exactly the categories L* (Python's documentation); P* and S* are squeezed out.
+    bits_of = {
+        category: _LETTER if category[0] == "L" else _SQUEEZED_OUT if category[0] in "PS" else 0
+        for category in _CATEGORIES
+    }
+    # map() and fromiter() keep the 1.1 million steps in C.
+    table = np.fromiter(map(bits_of.__getitem__, map(unicodedata.category, every)), np.uint8, len(every))
+    for bit, pattern in ((_IS_HAN, _HAN), (_IS_KANA, _KANA), (_IS_LATIN, _LATIN)):
+        table[[match.start() for match in pattern.finditer(every)]] |= bit
+    for char in _ASCII_WHITESPACE:
+        table[ord(char)] |= _SQUEEZED_OUT | _INVISIBLE_SPACE
+    return table
+
+
+def _code_points(text: str) -> np.ndarray:
+    # surrogatepass: a lone surrogate is a code point like any other here, not an error.
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def _counts(text: str) -> np.ndarray:
+    """How many characters of ``text`` have each combination of ``_classes`` bits (64 counts)."""
+    return np.bincount(_classes()[_code_points(text)], minlength=64)
+
+
+def _with_bit(bit: int) -> np.ndarray:
+    return np.array([combination & bit != 0 for combination in range(64)])
+
+
+_LETTERS, _HANS, _KANAS, _LATINS, _INVISIBLES = map(
+    _with_bit, (_LETTER, _IS_HAN, _IS_KANA, _IS_LATIN, _INVISIBLE_SPACE)
+)
 
 
 def language_of(text: str) -> str:
@@ -205,46 +282,58 @@ def language_of(text: str) -> str:
     characters because one Han character carries about a word, so Chinese articles
     with English product names stay zh.
     """
-    letters = _letters(text)
+    return _language(_counts(text))
+
+
+def _language(counts: np.ndarray) -> str:
+    letters = counts[_LETTERS].sum()
     if letters == 0:
         return "other"
-    if _count(_HAN, text) >= 0.3 * letters and _count(_KANA, text) < 0.1 * letters:
+    if counts[_HANS].sum() >= 0.3 * letters and counts[_KANAS].sum() < 0.1 * letters:
         return "zh"
-    return "en" if _count(_LATIN, text) >= 0.7 * letters else "other"
+    return "en" if counts[_LATINS].sum() >= 0.7 * letters else "other"
 
 
 def quality_issues(text: str, min_text_chars: int) -> list[str]:
     """Why a document is weak (too_short, mostly_non_text), counting article and transcripts together.
 
-    Characters are counted without whitespace and without the transcript marker (a
-    video page with a one-line caption and a long transcript is not short).
+    Characters are counted without whitespace (the ASCII kind; NFKC turned the rest into
+    it) and without the transcript marker (a video page with a one-line caption and a
+    long transcript is not short).
     """
-    visible = _NOT_VISIBLE.sub("", text)
+    return _quality_issues(text, _counts(text), min_text_chars)
+
+
+def _quality_issues(text: str, counts: np.ndarray, min_text_chars: int) -> list[str]:
+    markers = text.count(TRANSCRIPT_MARKER)  # holds no whitespace, so the two are counted apart
+    visible = len(text) - int(counts[_INVISIBLES].sum()) - markers * len(TRANSCRIPT_MARKER)
+    letters = int(counts[_LETTERS].sum()) - markers * _MARKER_LETTERS
     issues = []
-    if len(visible) < min_text_chars:
+    if visible < min_text_chars:
         issues.append(QUALITY_TOO_SHORT)
-    if visible and _letters(visible) < MIN_LETTER_SHARE * len(visible):
+    if visible and letters < MIN_LETTER_SHARE * visible:
         issues.append(QUALITY_MOSTLY_NON_TEXT)
     return issues
 
 
-@functools.lru_cache(maxsize=1)
-def _squeezed_out() -> dict[int, None]:
-    """Whitespace, punctuation (P*) and symbols (S*): every such code point, as a ``str.translate`` table.
-
-    A translate table rather than one regex character class: with thousands of ranges
-    (many above the BMP) the class made every character of a text a slow lookup.
-    """
-    return dict.fromkeys(
-        point
-        for point in range(sys.maxunicode + 1)
-        if unicodedata.category(chr(point))[0] in "PS" or chr(point) in " \t\n\x0b\x0c\r"
-    )
+def language_and_quality(text: str, min_text_chars: int) -> tuple[str, list[str]]:
+    """``language_of`` and ``quality_issues`` together, counting the text's characters once."""
+    counts = _counts(text)
+    return _language(counts), _quality_issues(text, counts, min_text_chars)
 
 
 def squeeze(text: str) -> str:
-    """Lower-cased, without whitespace, punctuation or symbols."""
-    return text.translate(_squeezed_out()).lower()
+    """Lower-cased, without whitespace (ASCII), punctuation (P*) or symbols (S*) of any plane."""
+    if text.isascii():
+        return text.encode("ascii").translate(None, _ASCII_SQUEEZED_OUT).decode("ascii").lower()
+    points = _code_points(text)
+    kept = points[(_classes()[points] & _SQUEEZED_OUT) == 0]
+    return kept.tobytes().decode("utf-32-le", "surrogatepass").lower()
+
+
+_ASCII_SQUEEZED_OUT = bytes(
+    point for point in range(128) if unicodedata.category(chr(point))[0] in "PS" or chr(point) in _ASCII_WHITESPACE
+)
 
 
 def fingerprint(text: str) -> str:

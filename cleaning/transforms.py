@@ -2,10 +2,11 @@
 
 Order in the job (``cleaning.job.prepare``, then de-duplication in ``cleaning.job``)::
 
-    drop_malformed → [latest_crawl] ─────────┐
+    flag_well_formed ────────────────────────┐
                 clean_transcripts ───────────┴→ attach_transcripts
     → clean_documents (text, title, transcripts, language, quality, fingerprint,
       content hash, MinHash: one pass through Python) → add_partition_date
+    → (cached; malformed lines counted and dropped, then [latest_crawl])
     → add_story_node → candidate_pairs → verify_pairs → node_components
     → assign_stories → to_clean_documents
 
@@ -26,7 +27,6 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -56,6 +56,8 @@ DUPLICATE_NEAR = "near"
 # The hash of an empty fingerprint (a text without letters or digits): such documents are never duplicates.
 EMPTY_CONTENT_HASH = hashlib.sha256(b"").hexdigest()
 NODE = "_node"
+# Set by ``flag_well_formed``: whether a raw row parsed and has what every later step needs.
+WELL_FORMED = "_well_formed"
 
 
 def _pandas_udf(function: Callable[[pd.Series], pd.Series], return_type: T.DataType) -> Callable[..., Column]:
@@ -75,6 +77,12 @@ def drop_malformed(raw: DataFrame) -> DataFrame:
     """Only well-formed rows, without the corrupt-record column."""
     kept = raw.where(is_well_formed(raw))
     return kept.drop(CORRUPT_RECORD) if CORRUPT_RECORD in raw.columns else kept
+
+
+def flag_well_formed(raw: DataFrame) -> DataFrame:
+    """Every row, with ``_well_formed`` (``is_well_formed``) and without the corrupt-record column."""
+    flagged = raw.withColumn(WELL_FORMED, is_well_formed(raw))
+    return flagged.drop(CORRUPT_RECORD) if CORRUPT_RECORD in raw.columns else flagged
 
 
 def latest_crawl(docs: DataFrame) -> DataFrame:
@@ -145,14 +153,9 @@ _CLEANED = T.StructType(
 )
 
 
-def _signature_bytes(fingerprint_text: str, a: np.ndarray, b: np.ndarray) -> bytes | None:
-    return minhash.signature_bytes(minhash.signature(minhash.shingle_hashes(fingerprint_text), a, b))
-
-
 def _clean_udf(min_text_chars: int, num_perm: int, seed: int) -> Callable[..., Column]:
     def clean(texts: pd.Series, titles: pd.Series, heard: pd.Series) -> pd.DataFrame:
         converter = traditional_to_simplified()
-        a, b = minhash.permutations(num_perm, seed)
         rows = []
         for raw, title, transcripts in zip(texts, titles, heard, strict=True):
             said = list(transcripts) if transcripts is not None else []
@@ -163,14 +166,15 @@ def _clean_udf(min_text_chars: int, num_perm: int, seed: int) -> Callable[..., C
                     text,
                     clean_line_text(title, converter).replace("\n", " ") if isinstance(title, str) else None,
                     "\n".join(said) if said else None,
-                    text_ops.language_of(text),
-                    text_ops.quality_issues(text, min_text_chars),
+                    *text_ops.language_and_quality(text, min_text_chars),
                     fingerprint,
                     text_ops.content_hash(fingerprint),
-                    _signature_bytes(fingerprint, a, b),
                 )
             )
-        return pd.DataFrame(rows, columns=_CLEANED.fieldNames())
+        cleaned = pd.DataFrame(rows, columns=_CLEANED.fieldNames()[:-1])
+        # The whole batch's signatures in a few numpy passes (``minhash.signature_matrix``).
+        cleaned["minhash"] = minhash.signature_bytes_of(cleaned["_fingerprint"].tolist(), num_perm, seed)
+        return cleaned
 
     return _pandas_udf(clean, _CLEANED)
 
@@ -247,9 +251,8 @@ def add_story_node(docs: DataFrame) -> DataFrame:
 
 def _minhash_udf(num_perm: int, seed: int) -> Callable[..., Column]:
     def signatures(fingerprints: pd.Series) -> pd.Series:
-        a, b = minhash.permutations(num_perm, seed)
-        result = [_signature_bytes(f, a, b) if isinstance(f, str) else None for f in fingerprints]
-        return pd.Series(result, dtype=object)
+        texts = [f if isinstance(f, str) else None for f in fingerprints]
+        return pd.Series(minhash.signature_bytes_of(texts, num_perm, seed), dtype=object)
 
     return _pandas_udf(signatures, T.BinaryType())
 
@@ -271,16 +274,19 @@ def band_buckets(signature: Column, bands: int, rows: int) -> Column:
 
 
 def candidate_pairs(entries: DataFrame, bands: int, rows: int) -> DataFrame:
-    """(left, right) story nodes, left < right, sharing at least one LSH band bucket; a small local DataFrame.
+    """(left, right, _left, _right): story nodes, left < right, sharing an LSH band bucket, with their fingerprints.
 
-    ``entries`` has ``_node`` and ``minhash``, and optionally ``_active``: a pair is only
-    formed when at least one side is active, so nodes judged against each other by
-    an earlier run are not paired again. Pairs are formed inside buckets only, and
-    the shuffle carries a 64-bit hash of each node rather than the node itself.
+    ``entries`` has ``_node``, ``_fingerprint`` and ``minhash``, and optionally
+    ``_active``: a pair is only formed when at least one side is active, so nodes
+    judged against each other by an earlier run are not paired again. Pairs are
+    formed inside buckets only, and the shuffle carries a 64-bit hash of each node
+    rather than the node itself.
 
-    Runs two Spark jobs and collects the candidates, like the verified pairs after
-    them (see ``cleaning.graph``): they are few, and a materialised list keeps the
-    plans that use them from banding the corpus again for every reference.
+    One Spark query collects the members of the (few) buckets shared by two nodes or
+    more, and the pairs are formed here; the frame returned brings them back to nodes
+    and fingerprints in one scan of ``entries`` (with the pairs broadcast), so verifying
+    them (``verify_pairs``) reads the corpus once more, not twice. Should two nodes
+    share a hash, each is paired with the other side's nodes.
     """
     spark = entries.sparkSession
     buckets_of = band_buckets(F.col("minhash"), bands, rows)
@@ -288,62 +294,65 @@ def candidate_pairs(entries: DataFrame, bands: int, rows: int) -> DataFrame:
     keyed = entries.where(F.col("minhash").isNotNull()).select(
         F.xxhash64(NODE).alias("_key"), active.alias("_active"), F.explode(buckets_of).alias("_bucket")
     )
-    buckets = (
+    # Buckets holding two nodes or more, one of them active. min/max rather than collect_set: a hash
+    # aggregation, where collecting sets over hundreds of thousands of buckets fell back to sorting them.
+    shared = (
         keyed.groupBy("_bucket")
-        .agg(
-            F.collect_set("_key").alias("_members"),
-            F.collect_set(F.when(F.col("_active"), F.col("_key"))).alias("_actives"),
-        )
-        .where((F.size("_members") > 1) & (F.size("_actives") > 0))
+        .agg(F.min("_key").alias("_low"), F.max("_key").alias("_high"), F.max("_active").alias("_any_active"))
+        .where((F.col("_low") != F.col("_high")) & F.col("_any_active"))
+        .select("_bucket")
     )
-    key_pairs = [
-        (row._a, row._b)
-        for row in buckets.select(F.explode("_actives").alias("_a"), "_members")
-        .select("_a", F.explode("_members").alias("_b"))
-        .where(F.col("_a") != F.col("_b"))
-        .select(F.least("_a", "_b").alias("_a"), F.greatest("_a", "_b").alias("_b"))
-        .distinct()
-        .collect()
-    ]
-    schema = "left string, right string"
-    if not key_pairs:
-        return spark.createDataFrame([], schema)
-    keys = spark.createDataFrame(sorted({(key,) for pair in key_pairs for key in pair}), "_key long")
-    nodes_of: dict[int, set[str]] = {}
-    keyed_nodes = entries.select(F.xxhash64(NODE).alias("_key"), NODE).join(F.broadcast(keys), "_key").distinct()
-    for row in keyed_nodes.collect():
-        nodes_of.setdefault(row._key, set()).add(row[NODE])
-    pairs = {
-        (min(left, right), max(left, right))
-        for a, b in key_pairs
-        for left in nodes_of.get(a, ())
-        for right in nodes_of.get(b, ())
-        if left != right
-    }
-    return spark.createDataFrame(sorted(pairs), schema)
+    members: dict[int, dict[int, bool]] = {}
+    for row in keyed.join(F.broadcast(shared), "_bucket", "left_semi").collect():
+        in_bucket = members.setdefault(row._bucket, {})
+        in_bucket[row._key] = in_bucket.get(row._key, False) or row._active
+    key_pairs = sorted(
+        {
+            (min(a, b), max(a, b))
+            for in_bucket in members.values()
+            for a, a_active in in_bucket.items()
+            if a_active
+            for b in in_bucket
+            if a != b
+        }
+    )
+    # Each pair's two sides: (pair number, which side, hash of the node).
+    sides = spark.createDataFrame(
+        [(pair, side, key) for pair, keys in enumerate(key_pairs) for side, key in enumerate(keys)],
+        "_pair long, _side int, _key long",
+    )
+    texts = entries.select(F.xxhash64(NODE).alias("_key"), NODE, "_fingerprint").join(F.broadcast(sides), "_key")
+    side = F.struct(F.col(NODE).alias("node"), F.col("_fingerprint").alias("text"))
+    # Exact copies share a node and a fingerprint: the sets hold each node once.
+    per_pair = texts.groupBy("_pair").agg(
+        F.collect_set(F.when(F.col("_side") == 0, side)).alias("_lefts"),
+        F.collect_set(F.when(F.col("_side") == 1, side)).alias("_rights"),
+    )
+    pairs = (
+        per_pair.select(F.explode("_lefts").alias("_l"), "_rights")
+        .select("_l", F.explode("_rights").alias("_r"))
+        .where(F.col("_l.node") != F.col("_r.node"))
+    )
+    left_first = F.col("_l.node") < F.col("_r.node")
+    return pairs.select(
+        F.when(left_first, F.col("_l.node")).otherwise(F.col("_r.node")).alias("left"),
+        F.when(left_first, F.col("_r.node")).otherwise(F.col("_l.node")).alias("right"),
+        F.when(left_first, F.col("_l.text")).otherwise(F.col("_r.text")).alias("_left"),
+        F.when(left_first, F.col("_r.text")).otherwise(F.col("_l.text")).alias("_right"),
+    )
 
 
 def _jaccard_of_texts(left: pd.Series, right: pd.Series) -> pd.Series:
     return pd.Series([minhash.text_jaccard(a, b) for a, b in zip(left, right, strict=True)], dtype="float64")
 
 
-def verify_pairs(candidates: DataFrame, entries: DataFrame, threshold: float) -> DataFrame:
-    """(left, right, jaccard): candidates whose exact Jaccard similarity of 5-shingle sets is at least ``threshold``.
+def verify_pairs(candidates: DataFrame, threshold: float) -> DataFrame:
+    """(left, right, jaccard): candidates (``candidate_pairs``) whose 5-shingle sets have Jaccard ≥ ``threshold``.
 
-    Computed on the shingle strings of the fingerprints themselves (no hashing), for
-    candidate pairs only. The (few) candidates are broadcast, one row per side, and the
-    fingerprints streamed past them once; only the candidates' texts are shuffled, to
-    bring each pair's two together.
+    Exact: computed on the shingle strings of the two fingerprints themselves (no hashing).
     """
     jaccard = _pandas_udf(_jaccard_of_texts, T.DoubleType())
-    sides = candidates.select("left", "right", F.explode(F.array("left", "right")).alias(NODE))
-    texts = entries.select(NODE, "_fingerprint").join(F.broadcast(sides), NODE)
-    # Exact copies share a node (and so a fingerprint): max() picks any one of them.
-    pairs = texts.groupBy("left", "right").agg(
-        F.max(F.when(F.col(NODE) == F.col("left"), F.col("_fingerprint"))).alias("_left"),
-        F.max(F.when(F.col(NODE) == F.col("right"), F.col("_fingerprint"))).alias("_right"),
-    )
-    return pairs.select("left", "right", jaccard("_left", "_right").alias("jaccard")).where(
+    return candidates.select("left", "right", jaccard("_left", "_right").alias("jaccard")).where(
         F.col("jaccard") >= threshold
     )
 
@@ -405,7 +414,7 @@ def deduplicate(
     """
     bands, rows = minhash.choose_banding(num_perm, threshold)
     entries = add_minhash(add_story_node(docs), num_perm, seed)
-    pairs = verify_pairs(candidate_pairs(entries, bands, rows), entries, threshold)
+    pairs = verify_pairs(candidate_pairs(entries, bands, rows), threshold)
     edges = [(row.left, row.right) for row in pairs.select("left", "right").collect()]
     stories = assign_stories(entries, node_components(docs.sparkSession, edges))
     return stories.drop(NODE, "minhash", "_story_size", "_fingerprint")
@@ -453,6 +462,7 @@ __all__ = [
     "deduplicate",
     "detect_language",
     "drop_malformed",
+    "flag_well_formed",
     "flag_quality",
     "is_well_formed",
     "latest_crawl",

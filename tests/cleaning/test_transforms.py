@@ -244,8 +244,10 @@ def test_only_similar_documents_become_verified_pairs(spark):
     assert entries.where("minhash IS NULL").select("id").collect() == [Row(id="tiny")]
     candidates = tf.candidate_pairs(entries, bands=BANDS, rows=ROWS)
     left, right = sorted((nodes["a"], nodes["a-edited"]))
-    assert Row(left=left, right=right) in candidates.collect()
-    verified = tf.verify_pairs(candidates, entries, threshold=0.8)
+    assert Row(left=left, right=right) in candidates.select("left", "right").collect()
+    texts = {row._node: row._fingerprint for row in entries.select("_node", "_fingerprint").collect()}
+    assert all((row._left, row._right) == (texts[row.left], texts[row.right]) for row in candidates.collect())
+    verified = tf.verify_pairs(candidates, threshold=0.8)
     assertDataFrameEqual(verified.select("left", "right"), [Row(left=left, right=right)])
     assert verified.first().jaccard == pytest.approx(0.873, abs=0.01)
 
