@@ -322,7 +322,7 @@ def test_a_source_without_render_never_starts_the_browser(crawl):
 def test_a_wait_for_that_never_matches_gives_the_page_after_the_wait_and_is_counted(crawl):
     stats = crawl["result"]["stats"]["slow"]
     assert stats["render/pages"] == 1 and stats["render/timeouts"] == 1
-    assert WAIT_S <= stats["render/seconds"] < WAIT_S + 5
+    assert WAIT_S <= stats["render/seconds"] < WAIT_S + 15  # the wait, not a hang; slack for a loaded machine
     assert set(_docs(crawl, "slow")) == {"static-one"}  # the page was still read and extracted
     assert "did not appear" in crawl["stderr"]
 
