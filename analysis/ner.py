@@ -87,12 +87,19 @@ def char_features(sentence: str) -> list[list[str]]:
     ]
 
 
-def spans_from_labels(labels: Sequence[str]) -> list[Tagged]:
-    """Entity spans of a BMES label sequence (B-ORG M-ORG E-ORG, S-PER, O); broken chains are dropped."""
+def spans_from_labels(labels: Sequence[str], positions: Sequence[int] | None = None) -> list[Tagged]:
+    """Entity spans of a BMES label sequence (B-ORG M-ORG E-ORG, S-PER, O); broken chains are dropped.
+
+    ``positions`` gives each label's character index when only some characters are listed
+    (a gap between two listed characters breaks a chain, as an O would).
+    """
     found: list[Tagged] = []
     open_kind: str | None = None
-    open_start = 0
-    for i, label in enumerate(labels):
+    open_start = previous = -2
+    for i, label in zip(range(len(labels)) if positions is None else positions, labels, strict=True):
+        if i != previous + 1:
+            open_kind = None
+        previous = i
         position, _, kind = label.partition("-")
         if position == "S":
             found.append((kind, i, i + 1))  # type: ignore[arg-type]
@@ -294,7 +301,6 @@ class EntityTagger:
             )
         self.model_path = model_path
         self.model = CrfModel(model_path)
-        self._kinds = [label.partition("-") for label in self.model.labels]
         self._memo: dict[str, tuple[Tagged, ...]] = {}
         self._lock = threading.Lock()  # the memo is shared by threads
 
@@ -337,28 +343,7 @@ class EntityTagger:
 
     def _spans(self, text: str, positions: list[int], labels: list[int]) -> tuple[Tagged, ...]:
         """spans_from_labels over the characters not labelled O (an O between two of them breaks a chain)."""
-        found: list[Tagged] = []
-        open_kind: str | None = None
-        open_start = previous = -2
-        for i, label in zip(positions, labels):
-            if i != previous + 1:
-                open_kind = None
-            previous = i
-            position, _, kind = self._kinds[label]
-            if position == "S":
-                found.append((kind, i, i + 1))  # type: ignore[arg-type]
-                open_kind = None
-            elif position == "B":
-                open_kind, open_start = kind, i
-            elif position == "M":
-                if open_kind != kind:
-                    open_kind = None
-            elif position == "E":
-                if open_kind == kind:
-                    found.append((kind, open_start, i + 1))  # type: ignore[arg-type]
-                open_kind = None
-            else:
-                open_kind = None
+        found = spans_from_labels([self.model.labels[label] for label in labels], positions)
         return tuple(span for span in found if not _SPACE.search(text, span[1], span[2]))
 
     def tag(self, text: str) -> list[Tagged]:
